@@ -1,0 +1,62 @@
+"""Build script: the C accelerator is optional unless COPYKIT_REQUIRE_C=1."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+REQUIRE_C = os.environ.get("COPYKIT_REQUIRE_C") == "1"
+C_SOURCE = Path("src/copykit/_ccopy.c")
+
+
+class OptionalBuildExt(build_ext):
+    """Fall back to the pure-Python twin when the C build fails, loudly."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as exc:  # noqa: BLE001 - any compiler failure
+            self._fallback(exc)
+
+    def build_extension(self, ext: Extension) -> None:
+        try:
+            super().build_extension(ext)
+        except Exception as exc:  # noqa: BLE001 - any compiler failure
+            self._fallback(exc)
+
+    def _fallback(self, exc: Exception) -> None:
+        if REQUIRE_C:
+            raise RuntimeError(f"copykit: C extension failed to build: {exc}") from exc
+        warnings.warn(
+            f"copykit: C extension could not be built ({exc}); "
+            "installing the pure-Python implementation only",
+            stacklevel=1,
+        )
+
+
+def extensions() -> list[Extension]:
+    if not C_SOURCE.exists():
+        return []
+    debug = os.environ.get("COPYKIT_DEBUG_BUILD") == "1"
+    sanitize = os.environ.get("COPYKIT_SANITIZE", "")
+    compile_args = ["-O0", "-g3"] if debug else ["-O3"]
+    link_args: list[str] = []
+    if sanitize:
+        compile_args += [f"-fsanitize={sanitize}", "-fno-omit-frame-pointer"]
+        link_args += [f"-fsanitize={sanitize}"]
+    return [
+        Extension(
+            "copykit._ccopy",
+            [str(C_SOURCE)],
+            extra_compile_args=compile_args + ["-std=c11", "-Wall", "-Wextra"],
+            extra_link_args=link_args,
+            optional=not REQUIRE_C,
+        )
+    ]
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})
