@@ -8,32 +8,35 @@ was built; ``COPYKIT_PUREPYTHON=1`` in the environment forces the pure-Python tw
 
 from __future__ import annotations
 
-import os
+import os as _os
 from copy import Error
+from types import ModuleType as _ModuleType
 from typing import Literal
-
-from copykit import _pycopy
 
 __all__ = ["Error", "IMPLEMENTATION", "copy", "deepcopy", "error", "replace"]
 __version__ = "0.1.0"
 
 error = Error
 
-IMPLEMENTATION: Literal["c", "python"]
-if os.environ.get("COPYKIT_PUREPYTHON", "") not in ("", "0"):
-    from copykit._pycopy import copy, deepcopy, replace
 
-    IMPLEMENTATION = "python"
-else:
-    try:
-        from copykit._ccopy import copy, deepcopy, replace
-    except ImportError:
-        if os.environ.get("COPYKIT_REQUIRE_C") == "1":
-            raise
-        from copykit._pycopy import copy, deepcopy, replace
+def _load_implementation() -> tuple[_ModuleType, Literal["c", "python"]]:
+    """The C module unless COPYKIT_PUREPYTHON is set or it is not built (then the twin)."""
+    if _os.environ.get("COPYKIT_PUREPYTHON", "") in ("", "0"):
+        try:
+            from copykit import _ccopy
+        except ImportError:
+            if _os.environ.get("COPYKIT_REQUIRE_C") == "1":
+                raise
+        else:
+            return _ccopy, "c"
+    from copykit import _pycopy
 
-        IMPLEMENTATION = "python"
-    else:
-        IMPLEMENTATION = "c"
+    return _pycopy, "python"
 
-del os, Literal, _pycopy
+
+_implementation, IMPLEMENTATION = _load_implementation()
+copy = _implementation.copy
+deepcopy = _implementation.deepcopy
+replace = _implementation.replace
+
+del _load_implementation, _implementation

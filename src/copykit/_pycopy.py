@@ -1,0 +1,512 @@
+"""The pure-Python implementation: the readable reference for copykit.
+
+Every function here does what the running interpreter's ``copy`` module does, in the
+same order, so that hooks, the memo and error messages see exactly what they would
+see under the stdlib. Where this module is faster than the stdlib it is only by doing
+the same work with fewer Python calls (atoms are answered inline in the container
+loops), never by skipping a step that Python code could observe.
+
+The memo follows stdlib's layout: ``memo[id(original)] = copy`` and the keep-alive list
+of originals at ``memo[id(memo)]``.
+"""
+
+from __future__ import annotations
+
+import copy as _stdlib_copy
+import copyreg
+import sys
+import types
+import weakref
+from copy import Error
+from typing import Any
+
+from copykit._replace import replace
+
+__all__ = ["Error", "copy", "deepcopy", "replace"]
+
+# A marker no caller can hold: stands for "not in the memo".
+_MISSING: Any = object()
+
+# ---------------------------------------------------------------------------
+# Atomic and immutable types
+# ---------------------------------------------------------------------------
+
+# Types that deepcopy returns as they are (stdlib's _deepcopy_atomic entries).
+_DEEP_ATOMIC_TYPES = frozenset(
+    {
+        type(None),
+        type(Ellipsis),
+        type(NotImplemented),
+        int,
+        float,
+        bool,
+        complex,
+        bytes,
+        str,
+        types.CodeType,
+        type,
+        range,
+        types.BuiltinFunctionType,
+        types.FunctionType,
+        weakref.ref,
+        property,
+    }
+)
+
+# Types that copy returns as they are (stdlib's _copy_immutable entries).
+_SHALLOW_IMMUTABLE_TYPES = _DEEP_ATOMIC_TYPES | {tuple, frozenset, slice}
+
+# Types whose shallow copy is their own ``copy`` method.
+_SHALLOW_METHOD_COPIERS: dict[type, Any] = {
+    list: list.copy,
+    dict: dict.copy,
+    set: set.copy,
+    bytearray: bytearray.copy,
+}
+
+# The stdlib's dispatch tables, consulted for types other than the built-ins above:
+# programs may register their own copiers there, and the stdlib honours them.
+_STDLIB_COPY_DISPATCH: dict[type, Any] = _stdlib_copy._copy_dispatch  # type: ignore[attr-defined]
+_STDLIB_DEEPCOPY_DISPATCH: dict[type, Any] = _stdlib_copy._deepcopy_dispatch  # type: ignore[attr-defined]
+
+# Path notes (PEP 678) exist from 3.11 on.
+_ADD_PATH_NOTES = sys.version_info >= (3, 11)
+
+
+# ---------------------------------------------------------------------------
+# Shallow copy
+# ---------------------------------------------------------------------------
+
+
+def copy(x: Any) -> Any:
+    """Return a shallow copy of ``x``, exactly as ``copy.copy`` does.
+
+    Raises ``copy.Error`` for objects that offer no way to be copied, and whatever the
+    object's own ``__copy__`` or ``__reduce_ex__`` raises.
+    """
+    cls = type(x)
+    if cls in _SHALLOW_IMMUTABLE_TYPES:
+        return x
+    method_copier = _SHALLOW_METHOD_COPIERS.get(cls)
+    if method_copier is not None:
+        return method_copier(x)
+    copier = _STDLIB_COPY_DISPATCH.get(cls)
+    if copier:
+        return copier(x)
+    if issubclass(cls, type):
+        return x
+    copier = getattr(cls, "__copy__", None)
+    if copier is not None:
+        return copier(x)
+    rv = _reduce(x, cls, "un(shallow)copyable object of type %s")
+    if isinstance(rv, str):
+        return x
+    return _reconstruct(x, None, *rv)
+
+
+def _reduce(x: Any, cls: type, error_format: str) -> Any:
+    """Return ``x``'s reduce value the way the copy module asks for it; raises Error if none."""
+    reductor = copyreg.dispatch_table.get(cls)
+    if reductor is not None:
+        return reductor(x)
+    reductor = getattr(x, "__reduce_ex__", None)
+    if reductor is not None:
+        return reductor(4)
+    reductor = getattr(x, "__reduce__", None)
+    if reductor:
+        return reductor()
+    raise Error(error_format % cls)
+
+
+# ---------------------------------------------------------------------------
+# Deep copy
+# ---------------------------------------------------------------------------
+
+
+def deepcopy(x: Any, memo: dict[int, Any] | None = None) -> Any:
+    """Return a deep copy of ``x``, exactly as ``copy.deepcopy`` does.
+
+    ``memo`` is the dictionary of objects already copied (``id(original) -> copy``,
+    plus the keep-alive list at ``memo[id(memo)]``); pass one to share it across calls
+    or to pre-seed copies. Raises ``copy.Error`` for objects that cannot be copied and
+    whatever the objects' own hooks raise; on Python 3.11+ a failure inside a
+    structure carries a note naming the path to the failing object.
+    """
+    if memo is None:
+        # A fresh memo is empty, so the stdlib's lookup cannot find anything.
+        if type(x) in _DEEP_ATOMIC_TYPES:
+            return x
+        return _deepcopy_uncached(x, {})
+    copied = memo.get(id(x), _MISSING)
+    if copied is not _MISSING:
+        return copied
+    return _deepcopy_uncached(x, memo)
+
+
+def _deepcopy_uncached(x: Any, memo: dict[int, Any]) -> Any:
+    """Copy ``x``, which the memo does not hold, and memoise the copy when it is new."""
+    cls = type(x)
+    copier = _DEEPCOPY_DISPATCH.get(cls)
+    if copier is not None:
+        y = copier(x, memo)
+    else:
+        y = _deepcopy_other(x, cls, memo)
+    # An object that is its own copy is not memoised.
+    if y is not x:
+        memo[id(x)] = y
+        _keep_alive(x, memo)
+    return y
+
+
+def _deepcopy_other(x: Any, cls: type, memo: dict[int, Any]) -> Any:
+    """Copy an object of a type without a built-in copier: registry, hook or reduce."""
+    copier = _STDLIB_DEEPCOPY_DISPATCH.get(cls)
+    if copier is not None:
+        return _STDLIB_TO_OWN_COPIERS.get(copier, copier)(x, memo)
+    if issubclass(cls, type):
+        return x
+    copier = getattr(x, "__deepcopy__", None)
+    if copier is not None:
+        return copier(memo)
+    rv = _reduce(x, cls, "un(deep)copyable object of type %s")
+    if isinstance(rv, str):
+        return x
+    return _reconstruct(x, memo, *rv)
+
+
+def _deepcopy_atomic(x: Any, memo: dict[int, Any]) -> Any:
+    return x
+
+
+def _deepcopy_list(x: list[Any], memo: dict[int, Any]) -> list[Any]:
+    y: list[Any] = []
+    memo[id(x)] = y
+    append = y.append
+    memo_get = memo.get
+    item = _MISSING
+    try:
+        for item in x:
+            copied = memo_get(id(item), _MISSING)
+            if copied is _MISSING:
+                copied = (
+                    item if type(item) in _DEEP_ATOMIC_TYPES else _deepcopy_uncached(item, memo)
+                )
+            append(copied)
+    except BaseException as exc:
+        _note_failure(exc, _Index(len(y)), item)
+        raise
+    return y
+
+
+def _deepcopy_tuple(x: tuple[Any, ...], memo: dict[int, Any]) -> tuple[Any, ...]:
+    copies: list[Any] = []
+    append = copies.append
+    memo_get = memo.get
+    item = _MISSING
+    try:
+        for item in x:
+            copied = memo_get(id(item), _MISSING)
+            if copied is _MISSING:
+                copied = (
+                    item if type(item) in _DEEP_ATOMIC_TYPES else _deepcopy_uncached(item, memo)
+                )
+            append(copied)
+    except BaseException as exc:
+        _note_failure(exc, _Index(len(copies)), item)
+        raise
+    # The tuple is never memoised before its items are copied, but a recursive
+    # structure may have copied it meanwhile; that copy wins.
+    copied_meanwhile = memo_get(id(x), _MISSING)
+    if copied_meanwhile is not _MISSING:
+        return copied_meanwhile  # type: ignore[no-any-return]
+    for original, copied in zip(x, copies, strict=True):
+        if original is not copied:
+            return tuple(copies)
+    return x
+
+
+def _deepcopy_dict(x: dict[Any, Any], memo: dict[int, Any]) -> dict[Any, Any]:
+    y: dict[Any, Any] = {}
+    memo[id(x)] = y
+    memo_get = memo.get
+    key = value = _MISSING
+    failing = "value"
+    try:
+        for key, value in x.items():
+            # As in the stdlib's ``y[deepcopy(key)] = deepcopy(value)``: value first.
+            failing = "value"
+            value_copy = memo_get(id(value), _MISSING)
+            if value_copy is _MISSING:
+                value_copy = (
+                    value if type(value) in _DEEP_ATOMIC_TYPES else _deepcopy_uncached(value, memo)
+                )
+            failing = "key"
+            key_copy = memo_get(id(key), _MISSING)
+            if key_copy is _MISSING:
+                key_copy = key if type(key) in _DEEP_ATOMIC_TYPES else _deepcopy_uncached(key, memo)
+            y[key_copy] = value_copy
+    except BaseException as exc:
+        if failing == "value":
+            _note_failure(exc, _Key(key), value)
+        else:
+            _note_failure(exc, _KeyItself(key), key)
+        raise
+    return y
+
+
+def _deepcopy_method(x: types.MethodType, memo: dict[int, Any]) -> types.MethodType:
+    function = x.__func__
+    try:
+        bound_to = deepcopy(x.__self__, memo)
+    except BaseException as exc:
+        _note_failure(exc, _Attribute("__self__"), x.__self__)
+        raise
+    return type(x)(function, bound_to)
+
+
+_DEEPCOPY_DISPATCH: dict[type, Any] = dict.fromkeys(_DEEP_ATOMIC_TYPES, _deepcopy_atomic)
+_DEEPCOPY_DISPATCH.update(
+    {
+        list: _deepcopy_list,
+        tuple: _deepcopy_tuple,
+        dict: _deepcopy_dict,
+        types.MethodType: _deepcopy_method,
+    }
+)
+
+# Registry entries that are the stdlib's own copiers run as ours (same behaviour).
+_STDLIB_TO_OWN_COPIERS: dict[Any, Any] = {
+    getattr(_stdlib_copy, name): own
+    for name, own in (
+        ("_deepcopy_atomic", _deepcopy_atomic),
+        ("_deepcopy_list", _deepcopy_list),
+        ("_deepcopy_tuple", _deepcopy_tuple),
+        ("_deepcopy_dict", _deepcopy_dict),
+        ("_deepcopy_method", _deepcopy_method),
+    )
+}
+
+
+def _keep_alive(x: Any, memo: dict[int, Any]) -> None:
+    """Keep ``x`` alive as long as the memo, since the memo is keyed by ``id(x)``."""
+    try:
+        memo[id(memo)].append(x)
+    except KeyError:
+        memo[id(memo)] = [x]
+
+
+# ---------------------------------------------------------------------------
+# Reduce and reconstruct
+# ---------------------------------------------------------------------------
+
+
+def _reconstruct(
+    x: Any,
+    memo: dict[int, Any] | None,
+    func: Any,
+    args: Any,
+    state: Any = None,
+    listiter: Any = None,
+    dictiter: Any = None,
+) -> Any:
+    """Build the copy of ``x`` from its reduce value, copying every part when ``memo`` is given."""
+    deep = memo is not None
+    if deep and args:
+        args = _deepcopy_args(args, memo)  # type: ignore[arg-type]
+    if func is _COPYREG_NEWOBJ and type(args) is list and args:
+        # What copyreg.__newobj__ does, without its Python frame.
+        cls, *rest = args
+        y = cls.__new__(cls, *rest)
+    else:
+        y = func(*args)
+    if deep:
+        memo[id(x)] = y  # type: ignore[index]
+    if state is not None:
+        _restore_state(y, state, memo)
+    if listiter is not None:
+        _extend_from(y, listiter, memo)
+    if dictiter is not None:
+        _update_from(y, dictiter, memo)
+    return y
+
+
+# The function object.__reduce_ex__ names as the constructor of plain instances.
+_COPYREG_NEWOBJ = copyreg.__newobj__  # type: ignore[attr-defined]
+
+# The stdlib's messages for a malformed reduce value name ``copy._reconstruct()``.
+_reconstruct.__module__ = "copy"
+
+
+def _deepcopy_args(args: Any, memo: dict[int, Any]) -> list[Any]:
+    copies: list[Any] = []
+    memo_get = memo.get
+    for arg in args:
+        try:
+            copied = memo_get(id(arg), _MISSING)
+            if copied is _MISSING:
+                copied = arg if type(arg) in _DEEP_ATOMIC_TYPES else _deepcopy_uncached(arg, memo)
+            copies.append(copied)
+        except BaseException as exc:
+            _note_failure(exc, _ReduceArgument(len(copies)), arg)
+            raise
+    return copies
+
+
+def _restore_state(y: Any, state: Any, memo: dict[int, Any] | None) -> None:
+    if memo is not None:
+        try:
+            state = deepcopy(state, memo)
+        except BaseException as exc:
+            _note_state_failure(exc, state)
+            raise
+    if hasattr(y, "__setstate__"):
+        y.__setstate__(state)
+        return
+    if isinstance(state, tuple) and len(state) == 2:
+        state, slotstate = state
+    else:
+        slotstate = None
+    if state is not None:
+        y.__dict__.update(state)
+    if slotstate is not None:
+        for key, value in slotstate.items():
+            setattr(y, key, value)
+
+
+def _extend_from(y: Any, listiter: Any, memo: dict[int, Any] | None) -> None:
+    if memo is None:
+        for item in listiter:
+            y.append(item)
+        return
+    position = 0
+    for item in listiter:
+        try:
+            item = deepcopy(item, memo)
+        except BaseException as exc:
+            _note_failure(exc, _Index(position), item)
+            raise
+        y.append(item)
+        position += 1
+
+
+def _update_from(y: Any, dictiter: Any, memo: dict[int, Any] | None) -> None:
+    if memo is None:
+        for key, value in dictiter:
+            y[key] = value
+        return
+    for key, value in dictiter:
+        try:
+            key_copy = deepcopy(key, memo)
+        except BaseException as exc:
+            _note_failure(exc, _KeyItself(key), key)
+            raise
+        try:
+            value_copy = deepcopy(value, memo)
+        except BaseException as exc:
+            _note_failure(exc, _Key(key), value)
+            raise
+        y[key_copy] = value_copy
+
+
+# ---------------------------------------------------------------------------
+# Path notes: where in the structure a deepcopy failed (3.11+)
+# ---------------------------------------------------------------------------
+#
+# Each copier that recurses catches the failure of a part, prefixes the part's place
+# to the exception's path note and re-raises the very same exception. Nothing runs on
+# success. No user code runs while a note is built: keys are shown by repr only when
+# they are built-in atoms, so the hooks a program sees are exactly the stdlib's.
+
+# Types whose repr is computed by the interpreter alone.
+_SAFE_REPR_TYPES = frozenset({type(None), int, float, bool, complex, str, bytes})
+
+
+def _safe_repr(value: Any) -> str:
+    cls = type(value)
+    if cls in _SAFE_REPR_TYPES:
+        text = repr(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+    if cls is tuple and all(type(part) in _SAFE_REPR_TYPES for part in value):
+        text = repr(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+    return f"<{_type_name(value)} object>"
+
+
+def _Index(position: int) -> str:  # noqa: N802 - reads as a segment kind
+    return f"[{position}]"
+
+
+def _Key(key: Any) -> str:  # noqa: N802
+    return f"[{_safe_repr(key)}]"
+
+
+def _KeyItself(key: Any) -> str:  # noqa: N802
+    return f"<key {_safe_repr(key)}>"
+
+
+def _Attribute(name: str) -> str:  # noqa: N802
+    return f".{name}"
+
+
+def _ReduceArgument(position: int) -> str:  # noqa: N802
+    return f"<reduce argument {position}>"
+
+
+class _PathNote(str):
+    """A PEP 678 note that also remembers its path, so outer levels can extend it."""
+
+    __slots__ = ("segments", "leaf_type")
+    segments: tuple[str, ...]
+    leaf_type: str
+
+    @classmethod
+    def build(cls, segments: tuple[str, ...], leaf_type: str) -> _PathNote:
+        note = cls(f"copykit: failed at root{''.join(segments)} ({leaf_type})")
+        note.segments = segments
+        note.leaf_type = leaf_type
+        return note
+
+
+def _type_name(obj: Any) -> str:
+    cls = type(obj)
+    module = getattr(cls, "__module__", None)
+    qualname = getattr(cls, "__qualname__", cls.__name__)
+    return qualname if module in (None, "builtins") else f"{module}.{qualname}"
+
+
+def _current_path_note(exc: BaseException) -> tuple[list[Any] | None, _PathNote | None]:
+    notes = exc.__dict__.get("__notes__")
+    if not isinstance(notes, list) or not notes:
+        return notes, None
+    last = notes[-1]
+    return notes, (last if type(last) is _PathNote else None)
+
+
+def _note_failure(exc: BaseException, segment: str, child: Any) -> None:
+    """Prefix ``segment`` to the path note of ``exc``; start one at the failing ``child``."""
+    if not _ADD_PATH_NOTES:
+        return
+    try:
+        notes, note = _current_path_note(exc)
+        if note is not None and notes is not None:
+            notes[-1] = _PathNote.build((segment, *note.segments), note.leaf_type)
+        else:
+            BaseException.add_note(exc, _PathNote.build((segment,), _type_name(child)))  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - a note must never replace the real error
+        return
+
+
+def _note_state_failure(exc: BaseException, state: Any) -> None:
+    """Rewrite the state's leading segments as attribute access: ``['name']`` -> ``.name``."""
+    if not _ADD_PATH_NOTES:
+        return
+    notes, note = _current_path_note(exc)
+    if note is None or notes is None:
+        return
+    segments = note.segments
+    if type(state) is tuple and len(state) == 2 and segments[:1] in (("[0]",), ("[1]",)):
+        segments = segments[1:]
+    first = segments[0] if segments else ""
+    if first.startswith("['") and first.endswith("']") and first[2:-2].isidentifier():
+        segments = ("." + first[2:-2], *segments[1:])
+        notes[-1] = _PathNote.build(segments, note.leaf_type)
