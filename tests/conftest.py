@@ -7,6 +7,7 @@ import os
 from types import ModuleType
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 IMPLEMENTATION_MODULES = {"python": "copykit._pycopy", "c": "copykit._ccopy"}
 
@@ -25,3 +26,27 @@ def load_implementation(name: str) -> ModuleType:
 def impl(request: pytest.FixtureRequest) -> ModuleType:
     """The implementation module under test: exposes copy, deepcopy, replace, Error."""
     return load_implementation(request.param)
+
+
+# --- Hypothesis profiles -----------------------------------------------------------------
+# HYPOTHESIS_PROFILE selects one: "dev" (default, quick and random), "ci" (derandomized:
+# the same examples on every run, so a red CI run is reproducible from its log alone and a
+# green one cannot turn red without a code change), "thorough" (many random examples, for
+# hunting bugs locally before a release).
+settings.register_profile("dev", max_examples=60, deadline=None)
+settings.register_profile(
+    "ci",
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "thorough",
+    max_examples=3000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
