@@ -1,0 +1,517 @@
+"""``python -m copykit bench``: every implementation timed side by side, in one run.
+
+For each workload the runner first checks that every implementation's result matches the
+stdlib's (same values, same sharing, same independence from the original), then times them
+round-robin: each repeat takes one sample of every implementation, in a rotating order, so
+machine noise hits all alike. It reports medians in microseconds and speedups over stdlib
+(stdlib time / implementation time: above 1 is faster), with geometric means per implementation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy as stdlib_copy
+import datetime as dt
+import gc
+import importlib
+import itertools
+import json
+import math
+import pickle
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from copykit._workloads import Workload, select
+
+Clone = Callable[[object], object]
+
+COLUMNS = ("stdlib", "python", "c", "copium", "pickle", "yardstick")
+MODULES = {"python": "copykit._pycopy", "c": "copykit._ccopy", "copium": "copium"}
+YARDSTICK_MODULE = "_yardstick"
+YARDSTICK_BUILD = "python benchmarks/yardstick/setup.py build_ext --inplace"
+
+
+@dataclass(frozen=True)
+class Settings:
+    repeat: int
+    sample_seconds: float
+    quick: bool
+
+
+QUICK = Settings(repeat=7, sample_seconds=0.002, quick=True)
+FULL = Settings(repeat=25, sample_seconds=0.008, quick=False)
+
+
+# --- the correctness guard -------------------------------------------------------------------
+
+ATOMIC_TYPES = (
+    type(None),
+    bool,
+    int,
+    float,
+    complex,
+    str,
+    bytes,
+    type,
+    range,
+    type(len),
+    type(lambda: None),
+    type(Ellipsis),
+)
+
+
+def _slot_names(cls: type) -> Iterable[str]:
+    for klass in cls.__mro__:
+        slots = klass.__dict__.get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name in ("__dict__", "__weakref__"):
+                continue
+            mangled = name.startswith("__") and not name.endswith("__")
+            yield f"_{klass.__name__.lstrip('_')}{name}" if mangled else name
+
+
+class Equivalence:
+    """Structural equality that also demands the same sharing: objects pair up one to one."""
+
+    def __init__(self) -> None:
+        self.forward: dict[int, int] = {}
+        self.backward: dict[int, int] = {}
+        self.keep_alive: list[object] = []
+
+    def mismatch(self, left: object, right: object, path: str = "$") -> str | None:
+        """None when ``left`` and ``right`` are equivalent, else where and how they differ."""
+        if type(left) is not type(right):
+            return f"{path}: type {type(left).__name__} != {type(right).__name__}"
+        if isinstance(left, ATOMIC_TYPES):
+            return None if _atoms_equal(left, right) else f"{path}: {left!r} != {right!r}"
+        pairing = self._pair(left, right)
+        if pairing != "new":
+            return None if pairing == "seen" else f"{path}: shared differently"
+        return self._compare_contents(left, right, path)
+
+    def _pair(self, left: object, right: object) -> str:
+        left_id, right_id = id(left), id(right)
+        if left_id in self.forward or right_id in self.backward:
+            same = self.forward.get(left_id) == right_id and self.backward.get(right_id) == left_id
+            return "seen" if same else "conflict"
+        self.forward[left_id], self.backward[right_id] = right_id, left_id
+        self.keep_alive += (left, right)
+        return "new"
+
+    def _compare_contents(self, left: Any, right: Any, path: str) -> str | None:
+        if isinstance(left, (list, tuple)):
+            return self._compare_sequences(left, right, path)
+        if isinstance(left, dict):
+            return self._compare_dicts(left, right, path)
+        if isinstance(left, (set, frozenset)):
+            return None if left == right else f"{path}: sets differ"
+        if hasattr(left, "__dict__") or any(True for _ in _slot_names(type(left))):
+            return self._compare_state(left, right, path)
+        return None if left == right else f"{path}: {left!r} != {right!r}"
+
+    def _compare_sequences(self, left: Any, right: Any, path: str) -> str | None:
+        if len(left) != len(right):
+            return f"{path}: length {len(left)} != {len(right)}"
+        for index, (item, other) in enumerate(zip(left, right, strict=True)):
+            if reason := self.mismatch(item, other, f"{path}[{index}]"):
+                return reason
+        return self._compare_state(left, right, path) if hasattr(left, "__dict__") else None
+
+    def _compare_dicts(self, left: Any, right: Any, path: str) -> str | None:
+        if list(left) != list(right):
+            return f"{path}: keys differ"
+        if getattr(left, "default_factory", None) != getattr(right, "default_factory", None):
+            return f"{path}: default_factory differs"
+        for key in left:
+            if reason := self.mismatch(left[key], right[key], f"{path}[{key!r}]"):
+                return reason
+        return self._compare_state(left, right, path) if hasattr(left, "__dict__") else None
+
+    def _compare_state(self, left: object, right: object, path: str) -> str | None:
+        missing = object()
+        for name in _slot_names(type(left)):
+            left_value = getattr(left, name, missing)
+            right_value = getattr(right, name, missing)
+            if (left_value is missing) != (right_value is missing):
+                return f"{path}.{name}: set on one side only"
+            if left_value is not missing:
+                if reason := self.mismatch(left_value, right_value, f"{path}.{name}"):
+                    return reason
+        left_vars = getattr(left, "__dict__", {})
+        right_vars = getattr(right, "__dict__", {})
+        if list(left_vars) != list(right_vars):
+            return f"{path}: attributes differ"
+        for name in left_vars:
+            if reason := self.mismatch(left_vars[name], right_vars[name], f"{path}.{name}"):
+                return reason
+        return None
+
+
+def _atoms_equal(left: object, right: object) -> bool:
+    if isinstance(left, float) and isinstance(right, float) and math.isnan(left):
+        return math.isnan(right)
+    return left == right
+
+
+def check_result(original: object, expected: object, actual: object) -> str | None:
+    """None when ``actual`` matches ``expected`` in values, sharing and independence from
+    ``original`` (both are compared as copies of it), else the first difference found."""
+    return Equivalence().mismatch((original, expected), (original, actual))
+
+
+# --- the implementations ---------------------------------------------------------------------
+
+
+def _import_optional(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def _pickle_round_trip(obj: object) -> object:
+    return pickle.loads(pickle.dumps(obj, pickle.HIGHEST_PROTOCOL))
+
+
+def load_yardstick(search: Sequence[Path] = ()) -> ModuleType:
+    """The memo-less C yardstick; raises ImportError (with the build command) when not built."""
+    candidates = [
+        *search,
+        Path.cwd() / "benchmarks" / "yardstick",
+        Path(__file__).resolve().parents[2] / "benchmarks" / "yardstick",
+    ]
+    for directory in candidates:
+        if any(directory.glob(f"{YARDSTICK_MODULE}*.so")) and str(directory) not in sys.path:
+            sys.path.insert(0, str(directory))
+    try:
+        return importlib.import_module(YARDSTICK_MODULE)
+    except ImportError as exc:
+        raise ImportError(f"yardstick not built; run: {YARDSTICK_BUILD}") from exc
+
+
+def load_implementations(yardstick: ModuleType | None) -> dict[str, ModuleType | None]:
+    """Every column's module (None for stdlib and pickle, which need no import); columns whose
+    module is not importable are left out."""
+    found: dict[str, ModuleType | None] = {"stdlib": stdlib_copy}
+    for column, module_name in MODULES.items():
+        module = _import_optional(module_name)
+        if module is not None:
+            found[column] = module
+    found["pickle"] = None
+    if yardstick is not None:
+        found["yardstick"] = yardstick
+    return found
+
+
+def clones_for(workload: Workload, modules: dict[str, ModuleType | None]) -> dict[str, Clone]:
+    """The function each column times on this workload."""
+    clones: dict[str, Clone] = {}
+    for column, module in modules.items():
+        if column == "pickle":
+            if workload.operation == "deepcopy":
+                clones[column] = _pickle_round_trip
+        elif column == "yardstick":
+            if workload.json_like and workload.operation == "deepcopy" and module is not None:
+                clones[column] = module.clone
+        elif module is not None:
+            clones[column] = getattr(module, workload.operation)
+    return clones
+
+
+# --- timing ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ColumnResult:
+    mismatch: str | None = None
+    error: str | None = None
+    samples: list[float] = field(default_factory=list)  # seconds per call
+
+    @property
+    def median_us(self) -> float | None:
+        return statistics.median(self.samples) * 1e6 if self.samples else None
+
+
+@dataclass
+class WorkloadResult:
+    workload: Workload
+    number: int
+    columns: dict[str, ColumnResult]
+
+    def speedup(self, column: str) -> float | None:
+        """stdlib median / this column's median: above 1 means faster than stdlib."""
+        base = self.columns["stdlib"].median_us
+        value = self.columns[column].median_us if column in self.columns else None
+        return base / value if base and value else None
+
+
+def time_sample(clone: Clone, obj: object, number: int) -> float:
+    """Seconds per call of ``clone(obj)``, averaged over ``number`` calls."""
+    timer = time.perf_counter
+    start = timer()
+    for _ in itertools.repeat(None, number):
+        clone(obj)
+    return (timer() - start) / number
+
+
+def calibrate(clone: Clone, obj: object, sample_seconds: float) -> int:
+    """How many calls of ``clone`` fill one sample of about ``sample_seconds``."""
+    number = 1
+    while True:
+        elapsed = time_sample(clone, obj, number) * number
+        if elapsed >= sample_seconds / 4 or number >= 1 << 20:
+            return max(1, round(number * sample_seconds / max(elapsed, 1e-9)))
+        number *= 4
+
+
+def guard(workload: Workload, obj: object, clones: dict[str, Clone]) -> dict[str, ColumnResult]:
+    """Run each clone once against stdlib's result; the ones that raise are not timed."""
+    expected = clones["stdlib"](obj)
+    results: dict[str, ColumnResult] = {}
+    for column, clone in clones.items():
+        result = ColumnResult()
+        try:
+            result.mismatch = check_result(obj, expected, clone(obj))
+        except Exception as exc:  # noqa: BLE001 - any failure is reported, not fatal
+            result.error = f"{type(exc).__name__}: {exc}"
+        results[column] = result
+    return results
+
+
+def measure(workload: Workload, clones: dict[str, Clone], settings: Settings) -> WorkloadResult:
+    """Guard, calibrate on stdlib, then take ``settings.repeat`` round-robin samples."""
+    obj = workload.build()
+    results = guard(workload, obj, clones)
+    timed = [column for column in clones if results[column].error is None]
+    number = calibrate(clones["stdlib"], obj, settings.sample_seconds)
+    gc.collect()
+    for repeat in range(settings.repeat):
+        shift = repeat % len(timed)
+        for column in timed[shift:] + timed[:shift]:
+            results[column].samples.append(time_sample(clones[column], obj, number))
+    return WorkloadResult(workload, number, results)
+
+
+def run_benchmarks(
+    workloads: Sequence[Workload],
+    modules: dict[str, ModuleType | None],
+    settings: Settings,
+    progress: Callable[[str], None],
+) -> list[WorkloadResult]:
+    results = []
+    for workload in workloads:
+        progress(f"  {workload.name} ...")
+        results.append(measure(workload, clones_for(workload, modules), settings))
+    return results
+
+
+# --- reporting -------------------------------------------------------------------------------
+
+
+def geometric_mean(values: Iterable[float]) -> float | None:
+    collected = list(values)
+    return math.exp(statistics.fmean(map(math.log, collected))) if collected else None
+
+
+def geomeans(results: Sequence[WorkloadResult], columns: Sequence[str]) -> dict[str, float | None]:
+    """Per column, the geometric mean of its speedups over stdlib across timed workloads."""
+    return {
+        column: geometric_mean(
+            speedup for result in results if (speedup := result.speedup(column)) is not None
+        )
+        for column in columns
+    }
+
+
+def ratio_vs(results: Sequence[WorkloadResult], column: str, other: str) -> float | None:
+    """Geometric mean of other's median / column's median (above 1: ``column`` is faster)."""
+    ratios = []
+    for result in results:
+        mine, theirs = (result.columns.get(name) for name in (column, other))
+        if mine and theirs and mine.median_us and theirs.median_us:
+            ratios.append(theirs.median_us / mine.median_us)
+    return geometric_mean(ratios)
+
+
+def _cell(result: WorkloadResult, column: str) -> str:
+    outcome = result.columns.get(column)
+    if outcome is None:
+        return "-"
+    if outcome.error is not None:
+        return "error"
+    mark = " ≠" if outcome.mismatch else ""
+    if column == "stdlib":
+        return f"{_microseconds(outcome.median_us)}{mark}"
+    return f"{_microseconds(outcome.median_us)} ({_fmt(result.speedup(column))}){mark}"
+
+
+def _microseconds(value: float | None) -> str:
+    """Three significant figures for small times, whole microseconds for large ones."""
+    if value is None:
+        return "-"
+    if value < 100:
+        return f"{value:.3g}"
+    return f"{value:,.0f}"
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def render_table(results: Sequence[WorkloadResult], columns: Sequence[str]) -> str:
+    """A markdown table: median µs per column and, in brackets, the speedup over stdlib."""
+    header = ["workload", "op", *(f"{column} µs" for column in columns)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for result in results:
+        cells = [
+            result.workload.name,
+            result.workload.operation,
+            *(_cell(result, column) for column in columns),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    means = geomeans(results, columns)
+    lines.append(
+        "| **geomean** | | " + " | ".join(_fmt(means[column]) for column in columns) + " |"
+    )
+    return "\n".join(lines)
+
+
+def render_notes(results: Sequence[WorkloadResult], columns: Sequence[str]) -> str:
+    """Geomean ratios against copium and every guard failure, one per line."""
+    lines = [
+        "speedup = stdlib median / column median (above 1 is faster); "
+        "≠ = result differs from stdlib (values, sharing or identity)"
+    ]
+    lines += [
+        f"{column} vs copium (geomean, >1 = {column} faster): "
+        f"{_fmt(ratio_vs(results, column, 'copium'))}"
+        for column in ("c", "python")
+        if column in columns and "copium" in columns
+    ]
+    for result in results:
+        for column, outcome in result.columns.items():
+            if outcome.mismatch or outcome.error:
+                lines.append(
+                    f"≠ {result.workload.name} [{column}]: {outcome.mismatch or outcome.error}"
+                )
+    return "\n".join(lines)
+
+
+def to_json(
+    results: Sequence[WorkloadResult],
+    columns: Sequence[str],
+    settings: Settings,
+    argv: Sequence[str],
+) -> dict[str, object]:
+    """Everything needed to quote the run: environment, command, per-column medians, ratios."""
+    return {
+        "command": " ".join(["python -m copykit", *argv]),
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "python": sys.version,
+        "platform": platform.platform(),
+        "settings": {
+            "repeat": settings.repeat,
+            "sample_seconds": settings.sample_seconds,
+            "quick": settings.quick,
+        },
+        "columns": list(columns),
+        "workloads": [_workload_json(result) for result in results],
+        "geomean_speedup": geomeans(results, columns),
+        "c_vs_copium": ratio_vs(results, "c", "copium"),
+        "python_vs_copium": ratio_vs(results, "python", "copium"),
+    }
+
+
+def _workload_json(result: WorkloadResult) -> dict[str, object]:
+    return {
+        "name": result.workload.name,
+        "operation": result.workload.operation,
+        "number": result.number,
+        "results": {
+            column: {
+                "median_us": outcome.median_us,
+                "speedup_vs_stdlib": result.speedup(column),
+                "matches_stdlib": outcome.mismatch is None and outcome.error is None,
+                "mismatch": outcome.mismatch,
+                "error": outcome.error,
+                "samples": len(outcome.samples),
+            }
+            for column, outcome in result.columns.items()
+        },
+    }
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the ``bench`` subcommand."""
+    parser = subparsers.add_parser(
+        "bench",
+        help="time copy implementations side by side on realistic workloads",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--quick", action="store_true", help="few short samples (< 1 minute)")
+    parser.add_argument(
+        "--only", action="append", metavar="NAME", help="run only this workload (repeatable)"
+    )
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
+    parser.add_argument("--repeat", type=int, help="samples per implementation")
+    parser.add_argument("--sample-ms", type=float, help="target milliseconds per sample")
+    parser.add_argument(
+        "--yardstick",
+        action="store_true",
+        help="add the memo-less C clone as a column on JSON-like workloads",
+    )
+    parser.add_argument("--list", action="store_true", help="list the workloads and exit")
+    parser.set_defaults(run=run)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    base = QUICK if args.quick else FULL
+    repeat = args.repeat if args.repeat else base.repeat
+    seconds = args.sample_ms / 1000 if args.sample_ms else base.sample_seconds
+    return Settings(repeat=max(1, repeat), sample_seconds=seconds, quick=base.quick)
+
+
+def _list_workloads() -> int:
+    for workload in select(None):
+        print(f"{workload.name:<18} {workload.operation:<8} {workload.description}")
+    return 0
+
+
+def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
+    """Run the ``bench`` subcommand; returns the exit status."""
+    if args.list:
+        return _list_workloads()
+    try:
+        workloads = select(args.only)
+        yardstick = load_yardstick() if args.yardstick else None
+    except (KeyError, ImportError) as exc:
+        print(f"copykit bench: {exc}", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    modules = load_implementations(yardstick)
+    columns = [column for column in COLUMNS if column in modules]
+    print(
+        f"Python {platform.python_version()} on {platform.machine()}; "
+        f"columns: {', '.join(columns)}; repeat={settings.repeat}",
+        file=sys.stderr,
+    )
+    results = run_benchmarks(
+        workloads, modules, settings, lambda line: print(line, file=sys.stderr)
+    )
+    print(render_table(results, columns))
+    print()
+    print(render_notes(results, columns))
+    if args.json:
+        args.json.write_text(json.dumps(to_json(results, columns, settings, argv), indent=2))
+    return 0
