@@ -132,46 +132,40 @@ def deepcopy(x: Any, memo: dict[int, Any] | None = None) -> Any:
     whatever the objects' own hooks raise; on Python 3.11+ a failure inside a
     structure carries a note naming the path to the failing object.
     """
+    # This is the one recursive entry point, and every path through it uses no more
+    # Python frames per level of nesting than the stdlib does, so structures nest as
+    # deep here as there before RecursionError.
     if memo is None:
         # A fresh memo is empty, so the stdlib's lookup cannot find anything.
         if type(x) in _DEEP_ATOMIC_TYPES:
             return x
-        return _deepcopy_uncached(x, {})
-    copied = memo.get(id(x), _MISSING)
-    if copied is not _MISSING:
-        return copied
-    return _deepcopy_uncached(x, memo)
-
-
-def _deepcopy_uncached(x: Any, memo: dict[int, Any]) -> Any:
-    """Copy ``x``, which the memo does not hold, and memoise the copy when it is new."""
+        memo = {}
+    else:
+        y = memo.get(id(x), _MISSING)
+        if y is not _MISSING:
+            return y
     cls = type(x)
     copier = _DEEPCOPY_DISPATCH.get(cls)
     if copier is not None:
         y = copier(x, memo)
     else:
-        y = _deepcopy_other(x, cls, memo)
+        copier = _STDLIB_DEEPCOPY_DISPATCH.get(cls)
+        if copier is not None:
+            y = _STDLIB_TO_OWN_COPIERS.get(copier, copier)(x, memo)
+        elif issubclass(cls, type):
+            y = x
+        else:
+            copier = getattr(x, "__deepcopy__", None)
+            if copier is not None:
+                y = copier(memo)
+            else:
+                rv = _reduce(x, cls, "un(deep)copyable object of type %s")
+                y = x if isinstance(rv, str) else _reconstruct(x, memo, *rv)
     # An object that is its own copy is not memoised.
     if y is not x:
         memo[id(x)] = y
         _keep_alive(x, memo)
     return y
-
-
-def _deepcopy_other(x: Any, cls: type, memo: dict[int, Any]) -> Any:
-    """Copy an object of a type without a built-in copier: registry, hook or reduce."""
-    copier = _STDLIB_DEEPCOPY_DISPATCH.get(cls)
-    if copier is not None:
-        return _STDLIB_TO_OWN_COPIERS.get(copier, copier)(x, memo)
-    if issubclass(cls, type):
-        return x
-    copier = getattr(x, "__deepcopy__", None)
-    if copier is not None:
-        return copier(memo)
-    rv = _reduce(x, cls, "un(deep)copyable object of type %s")
-    if isinstance(rv, str):
-        return x
-    return _reconstruct(x, memo, *rv)
 
 
 def _deepcopy_atomic(x: Any, memo: dict[int, Any]) -> Any:
@@ -188,9 +182,7 @@ def _deepcopy_list(x: list[Any], memo: dict[int, Any]) -> list[Any]:
         for item in x:
             copied = memo_get(id(item), _MISSING)
             if copied is _MISSING:
-                copied = (
-                    item if type(item) in _DEEP_ATOMIC_TYPES else _deepcopy_uncached(item, memo)
-                )
+                copied = item if type(item) in _DEEP_ATOMIC_TYPES else deepcopy(item, memo)
             append(copied)
     except BaseException as exc:
         _note_failure(exc, _Index(len(y)), item)
@@ -207,9 +199,7 @@ def _deepcopy_tuple(x: tuple[Any, ...], memo: dict[int, Any]) -> tuple[Any, ...]
         for item in x:
             copied = memo_get(id(item), _MISSING)
             if copied is _MISSING:
-                copied = (
-                    item if type(item) in _DEEP_ATOMIC_TYPES else _deepcopy_uncached(item, memo)
-                )
+                copied = item if type(item) in _DEEP_ATOMIC_TYPES else deepcopy(item, memo)
             append(copied)
     except BaseException as exc:
         _note_failure(exc, _Index(len(copies)), item)
@@ -237,13 +227,11 @@ def _deepcopy_dict(x: dict[Any, Any], memo: dict[int, Any]) -> dict[Any, Any]:
             failing = "value"
             value_copy = memo_get(id(value), _MISSING)
             if value_copy is _MISSING:
-                value_copy = (
-                    value if type(value) in _DEEP_ATOMIC_TYPES else _deepcopy_uncached(value, memo)
-                )
+                value_copy = value if type(value) in _DEEP_ATOMIC_TYPES else deepcopy(value, memo)
             failing = "key"
             key_copy = memo_get(id(key), _MISSING)
             if key_copy is _MISSING:
-                key_copy = key if type(key) in _DEEP_ATOMIC_TYPES else _deepcopy_uncached(key, memo)
+                key_copy = key if type(key) in _DEEP_ATOMIC_TYPES else deepcopy(key, memo)
             y[key_copy] = value_copy
     except BaseException as exc:
         if failing == "value":
@@ -255,7 +243,7 @@ def _deepcopy_dict(x: dict[Any, Any], memo: dict[int, Any]) -> dict[Any, Any]:
 
 
 def _deepcopy_method(x: types.MethodType, memo: dict[int, Any]) -> types.MethodType:
-    function = x.__func__
+    function = x.__func__  # read before the copy, as the stdlib does
     try:
         bound_to = deepcopy(x.__self__, memo)
     except BaseException as exc:
@@ -310,6 +298,8 @@ def _reconstruct(
     dictiter: Any = None,
 ) -> Any:
     """Build the copy of ``x`` from its reduce value, copying every part when ``memo`` is given."""
+    # Long on purpose: state, list items and dict items are copied right here, as in
+    # the stdlib, so that nesting through reduce costs no extra Python frame.
     deep = memo is not None
     if deep and args:
         args = _deepcopy_args(args, memo)  # type: ignore[arg-type]
@@ -322,11 +312,32 @@ def _reconstruct(
     if deep:
         memo[id(x)] = y  # type: ignore[index]
     if state is not None:
-        _restore_state(y, state, memo)
+        if deep:
+            try:
+                state = deepcopy(state, memo)
+            except BaseException as exc:
+                _note_state_failure(exc, state)
+                raise
+        if hasattr(y, "__setstate__"):
+            y.__setstate__(state)
+        else:
+            _set_dict_and_slot_state(y, state)
     if listiter is not None:
-        _extend_from(y, listiter, memo)
+        position = 0
+        for item in listiter:
+            if deep:
+                try:
+                    item = deepcopy(item, memo)
+                except BaseException as exc:
+                    _note_failure(exc, _Index(position), item)
+                    raise
+                position += 1
+            y.append(item)
     if dictiter is not None:
-        _update_from(y, dictiter, memo)
+        for key, value in dictiter:
+            if deep:
+                key, value = _deepcopy_dict_item(key, value, memo)  # type: ignore[arg-type]
+            y[key] = value
     return y
 
 
@@ -344,7 +355,7 @@ def _deepcopy_args(args: Any, memo: dict[int, Any]) -> list[Any]:
         try:
             copied = memo_get(id(arg), _MISSING)
             if copied is _MISSING:
-                copied = arg if type(arg) in _DEEP_ATOMIC_TYPES else _deepcopy_uncached(arg, memo)
+                copied = arg if type(arg) in _DEEP_ATOMIC_TYPES else deepcopy(arg, memo)
             copies.append(copied)
         except BaseException as exc:
             _note_failure(exc, _ReduceArgument(len(copies)), arg)
@@ -352,16 +363,8 @@ def _deepcopy_args(args: Any, memo: dict[int, Any]) -> list[Any]:
     return copies
 
 
-def _restore_state(y: Any, state: Any, memo: dict[int, Any] | None) -> None:
-    if memo is not None:
-        try:
-            state = deepcopy(state, memo)
-        except BaseException as exc:
-            _note_state_failure(exc, state)
-            raise
-    if hasattr(y, "__setstate__"):
-        y.__setstate__(state)
-        return
+def _set_dict_and_slot_state(y: Any, state: Any) -> None:
+    """Apply a state without ``__setstate__``: a dict, or a ``(dict, slot dict)`` pair."""
     if isinstance(state, tuple) and len(state) == 2:
         state, slotstate = state
     else:
@@ -373,39 +376,18 @@ def _restore_state(y: Any, state: Any, memo: dict[int, Any] | None) -> None:
             setattr(y, key, value)
 
 
-def _extend_from(y: Any, listiter: Any, memo: dict[int, Any] | None) -> None:
-    if memo is None:
-        for item in listiter:
-            y.append(item)
-        return
-    position = 0
-    for item in listiter:
-        try:
-            item = deepcopy(item, memo)
-        except BaseException as exc:
-            _note_failure(exc, _Index(position), item)
-            raise
-        y.append(item)
-        position += 1
-
-
-def _update_from(y: Any, dictiter: Any, memo: dict[int, Any] | None) -> None:
-    if memo is None:
-        for key, value in dictiter:
-            y[key] = value
-        return
-    for key, value in dictiter:
-        try:
-            key_copy = deepcopy(key, memo)
-        except BaseException as exc:
-            _note_failure(exc, _KeyItself(key), key)
-            raise
-        try:
-            value_copy = deepcopy(value, memo)
-        except BaseException as exc:
-            _note_failure(exc, _Key(key), value)
-            raise
-        y[key_copy] = value_copy
+def _deepcopy_dict_item(key: Any, value: Any, memo: dict[int, Any]) -> tuple[Any, Any]:
+    """Copy one item of a reduce dict iterator: the key first, then the value."""
+    try:
+        key_copy = deepcopy(key, memo)
+    except BaseException as exc:
+        _note_failure(exc, _KeyItself(key), key)
+        raise
+    try:
+        return key_copy, deepcopy(value, memo)
+    except BaseException as exc:
+        _note_failure(exc, _Key(key), value)
+        raise
 
 
 # ---------------------------------------------------------------------------
