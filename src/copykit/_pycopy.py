@@ -180,10 +180,14 @@ def _deepcopy_list(x: list[Any], memo: dict[int, Any]) -> list[Any]:
     item = _MISSING
     try:
         for item in x:
-            copied = memo_get(id(item), _MISSING)
-            if copied is _MISSING:
-                copied = item if type(item) in _DEEP_ATOMIC_TYPES else deepcopy(item, memo)
-            append(copied)
+            # An atom is its own copy unless the memo says otherwise (a caller may
+            # pre-seed it). Anything else is looked up here too, so a memo hit costs
+            # no call; deepcopy's own lookup of a miss then finds nothing either.
+            if type(item) in _DEEP_ATOMIC_TYPES:
+                append(memo_get(id(item), item))
+            else:
+                copied = memo_get(id(item), _MISSING)
+                append(deepcopy(item, memo) if copied is _MISSING else copied)
     except BaseException as exc:
         _note_failure(exc, _Index(len(y)), item)
         raise
@@ -197,10 +201,14 @@ def _deepcopy_tuple(x: tuple[Any, ...], memo: dict[int, Any]) -> tuple[Any, ...]
     item = _MISSING
     try:
         for item in x:
-            copied = memo_get(id(item), _MISSING)
-            if copied is _MISSING:
-                copied = item if type(item) in _DEEP_ATOMIC_TYPES else deepcopy(item, memo)
-            append(copied)
+            # An atom is its own copy unless the memo says otherwise (a caller may
+            # pre-seed it). Anything else is looked up here too, so a memo hit costs
+            # no call; deepcopy's own lookup of a miss then finds nothing either.
+            if type(item) in _DEEP_ATOMIC_TYPES:
+                append(memo_get(id(item), item))
+            else:
+                copied = memo_get(id(item), _MISSING)
+                append(deepcopy(item, memo) if copied is _MISSING else copied)
     except BaseException as exc:
         _note_failure(exc, _Index(len(copies)), item)
         raise
@@ -225,13 +233,19 @@ def _deepcopy_dict(x: dict[Any, Any], memo: dict[int, Any]) -> dict[Any, Any]:
         for key, value in x.items():
             # As in the stdlib's ``y[deepcopy(key)] = deepcopy(value)``: value first.
             failing = "value"
-            value_copy = memo_get(id(value), _MISSING)
-            if value_copy is _MISSING:
-                value_copy = value if type(value) in _DEEP_ATOMIC_TYPES else deepcopy(value, memo)
+            if type(value) in _DEEP_ATOMIC_TYPES:
+                value_copy = memo_get(id(value), value)
+            else:
+                value_copy = memo_get(id(value), _MISSING)
+                if value_copy is _MISSING:
+                    value_copy = deepcopy(value, memo)
             failing = "key"
-            key_copy = memo_get(id(key), _MISSING)
-            if key_copy is _MISSING:
-                key_copy = key if type(key) in _DEEP_ATOMIC_TYPES else deepcopy(key, memo)
+            if type(key) in _DEEP_ATOMIC_TYPES:
+                key_copy = memo_get(id(key), key)
+            else:
+                key_copy = memo_get(id(key), _MISSING)
+                if key_copy is _MISSING:
+                    key_copy = deepcopy(key, memo)
             y[key_copy] = value_copy
     except BaseException as exc:
         if failing == "value":
@@ -353,10 +367,10 @@ def _deepcopy_args(args: Any, memo: dict[int, Any]) -> list[Any]:
     memo_get = memo.get
     for arg in args:
         try:
-            copied = memo_get(id(arg), _MISSING)
-            if copied is _MISSING:
-                copied = arg if type(arg) in _DEEP_ATOMIC_TYPES else deepcopy(arg, memo)
-            copies.append(copied)
+            if type(arg) in _DEEP_ATOMIC_TYPES:
+                copies.append(memo_get(id(arg), arg))
+            else:
+                copies.append(deepcopy(arg, memo))
         except BaseException as exc:
             _note_failure(exc, _ReduceArgument(len(copies)), arg)
             raise
