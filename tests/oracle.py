@@ -163,6 +163,15 @@ def _equal_values(expected: object, actual: object) -> bool:
         return repr(expected) == repr(actual)
 
 
+def _fresh_functions_alike(expected: object, actual: object) -> bool:
+    """Two functions made by the same code at run time (closures) count as equal."""
+    return (
+        isinstance(expected, types.FunctionType)
+        and isinstance(actual, types.FunctionType)
+        and expected.__code__ is actual.__code__
+    )
+
+
 def _has_own_eq(cls: type) -> bool:
     return getattr(cls, "__eq__", object.__eq__) is not object.__eq__
 
@@ -274,7 +283,7 @@ class Comparator:
         return False
 
     def _check_equal(self, expected: object, actual: object, path: Path) -> None:
-        if not _equal_values(expected, actual):
+        if not _equal_values(expected, actual) and not _fresh_functions_alike(expected, actual):
             raise _fail(path, f"{expected!r:.80} expected, got unequal {actual!r:.80}")
 
     def _compare_children(self, expected: object, actual: object, path: Path) -> None:

@@ -7,6 +7,7 @@ import types
 from typing import Any
 
 import pytest
+
 from oracle import HookRecorder, Mismatch, assert_same_copy, memo_layout, run_both
 
 
