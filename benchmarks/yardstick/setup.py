@@ -2,7 +2,6 @@
 
     python benchmarks/yardstick/setup.py build_ext --inplace
 
-
 A tiny extension kept out of the copykit package on purpose; the runner finds it when it sits
 in ``benchmarks/yardstick/`` (``python -m copykit bench --yardstick``).
 """

@@ -189,7 +189,7 @@ def load_yardstick(search: Sequence[Path] = ()) -> ModuleType:
         Path.cwd() / "benchmarks" / "yardstick",
         Path(__file__).resolve().parents[2] / "benchmarks" / "yardstick",
     ]
-    for directory in candidates:
+    for directory in reversed(candidates):  # the first candidate ends up first on sys.path
         if any(directory.glob(f"{YARDSTICK_MODULE}*.so")) and str(directory) not in sys.path:
             sys.path.insert(0, str(directory))
     try:
