@@ -178,7 +178,7 @@ class Permission(enum.IntFlag):
 
 class CustomError(Exception):
     def __init__(self, message: str, payload: object) -> None:
-        super().__init__(message)
+        super().__init__(message, payload)
         self.payload = payload
 
 
