@@ -13,7 +13,13 @@ import pytest
 
 from copykit import __main__ as cli
 from copykit import _bench
-from copykit._workloads import Workload, available_workloads, select
+from copykit._workloads import (
+    Workload,
+    available_workloads,
+    build_pyperf_memo,
+    build_service_config,
+    select,
+)
 from oracle import assert_same_copy
 
 WORKLOADS = available_workloads()
@@ -118,19 +124,19 @@ def test_guard_accepts_stdlib_against_itself() -> None:
 
 
 def test_guard_flags_a_copy_that_loses_sharing() -> None:
-    original = select(["pyperf_memo"])[0].build()
+    original = build_pyperf_memo()
     unshared = {"a": tuple(list(item) for item in original["a"]), "b": original["b"]}
     reason = _bench.check_result(original, copy.deepcopy(original), copy.deepcopy(unshared))
     assert reason is not None and "shared differently" in reason
 
 
 def test_guard_flags_a_copy_that_returns_the_original() -> None:
-    original = select(["service_config"])[0].build()
+    original = build_service_config()
     assert _bench.check_result(original, copy.deepcopy(original), original) is not None
 
 
 def test_guard_flags_a_different_value() -> None:
-    original = select(["service_config"])[0].build()
+    original = build_service_config()
     changed = copy.deepcopy(original)
     changed["server"]["port"] = 8081
     reason = _bench.check_result(original, copy.deepcopy(original), changed)

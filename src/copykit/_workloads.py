@@ -104,7 +104,7 @@ def build_pyperf_reduce() -> PyperfReduce:
     return PyperfReduce()
 
 
-def build_pyperf_memo() -> dict[str, object]:
+def build_pyperf_memo() -> dict[str, tuple[list[int], ...] | list[list[int]]]:
     """pyperformance's "deepcopy_memo": one list referenced 103 times, so the memo matters."""
     shared = [1] * 100
     return {"a": (shared, shared, shared), "b": [shared] * 100}
