@@ -73,9 +73,9 @@ class Slot:
 
     @property
     def text_label(self) -> str:
-        """The label as a Python-like step: ``[0]``, ``['key']``, ``.name``; ``-`` for members."""
+        """The label as a Python-like step: ``[0]``, ``['key']``, ``.name``; ``•`` for members."""
         if self.step_kind == MEMBER:
-            return "-"
+            return "•"
         if self.step_kind == DICT_KEY:
             return "key"
         return render_step(self.step_kind, self.key)
@@ -104,17 +104,37 @@ class Box:
     hidden_items: int = 0  # slots left out past max_items
     cut_reason: str | None = None  # why the box was not expanded, if it was not
     referrers: list[str] = dataclasses.field(default_factory=list)
+    shared_via: str | None = None  # the shared tuple (or other frozen box) it sits in: "tuple #6"
+
+    @property
+    def multiply_referred(self) -> bool:
+        """True when more than one name or slot refers to this object."""
+        return len(self.referrers) > 1
 
     @property
     def shared(self) -> bool:
-        """True for a mutable object referred to from more than one place."""
-        return self.mutable and len(self.referrers) > 1
+        """True for a mutable object reachable along more than one path: referred to from
+        more than one place, or held by a frozen container (a tuple) that is."""
+        return self.mutable and (self.multiply_referred or self.shared_via is not None)
+
+    @property
+    def sharing_note(self) -> str:
+        """Why the box counts as shared, for the text rendering; empty when it does not."""
+        if not self.mutable and self.multiply_referred:
+            return f"shared (immutable itself): referred to from {', '.join(self.referrers)}"
+        if not self.shared:
+            return ""
+        if self.multiply_referred:
+            return f"SHARED: referred to from {', '.join(self.referrers)}"
+        return f"SHARED: held by {self.shared_via}, which is shared"
 
     @property
     def title(self) -> str:
         """The type name, with the size when the object has one: ``list (3 items)``."""
         if self.size is None:
             return self.type_name
+        if self.size == 0:
+            return f"{self.type_name} (empty)"
         noun = "item" if self.size == 1 else "items"
         return f"{self.type_name} ({self.size} {noun})"
 
@@ -154,6 +174,7 @@ class _Builder:
         roots = {name: self.refer(obj, name, 0, Slot(ATTR, name)) for name, obj in named.items()}
         for obj, box, depth in self.pending:  # grows while we iterate: breadth-first
             self.expand(obj, box, depth)
+        _mark_shared_through_frozen(self.boxes)
         return Diagram(roots, self.boxes, len(self.undrawn), self.limits)
 
     def refer(self, obj: object, referrer: str, depth: int, slot: Slot) -> Slot:
@@ -197,6 +218,21 @@ class _Builder:
             referrer = f"#{box.number}{slot.text_label if step_kind != MEMBER else '{}'}"
             box.slots.append(self.refer(child, referrer, depth + 1, slot))
         box.hidden_items = max(0, len(held) - self.limits.max_items)
+
+
+def _mark_shared_through_frozen(boxes: list[Box]) -> None:
+    """Mark what a shared tuple holds as shared: reachable along two paths all the same."""
+    by_number = {box.number: box for box in boxes}
+    work = [box for box in boxes if not box.mutable and box.multiply_referred]
+    while work:
+        holder = work.pop()
+        for slot in holder.slots:
+            held = by_number.get(slot.target) if slot.target is not None else None
+            if held is None or held.shared_via is not None or held.multiply_referred:
+                continue
+            held.shared_via = f"{holder.type_name} #{holder.number}"
+            if not held.mutable:
+                work.append(held)
 
 
 # ---------------------------------------------------------------- the diagram
@@ -351,18 +387,19 @@ def _text_value(slot: Slot) -> str:
 
 def _text_box(box: Box) -> list[str]:
     heading = f"#{box.number} {box.title}"
-    if box.shared:
-        heading += f"  <== SHARED: referred to from {', '.join(box.referrers)}"
+    if box.sharing_note:
+        heading += f"  <== {box.sharing_note}"
     lines = [heading]
     if box.cut_reason:
         lines.append(f"    … {box.cut_reason}")
     width = max((len(slot.text_label) for slot in box.slots), default=0)
     for slot in box.slots:
-        lines.append(f"    {slot.text_label.ljust(width)} {_text_value(slot)}")
+        value = _text_value(slot)
+        if slot.step_kind == MEMBER and slot.inline is not None:
+            value = slot.inline  # a set member has no label to assign to
+        lines.append(f"    {slot.text_label.ljust(width)} {value}")
     if box.hidden_items:
         lines.append(f"    … {box.hidden_items} more items")
-    if not box.slots and not box.cut_reason and not box.hidden_items:
-        lines.append("    (empty)")
     return lines
 
 
@@ -399,21 +436,26 @@ def _dot_box(box: Box) -> str:
 
 
 def _dot_box_table(box: Box) -> str:
-    title = html.escape(box.title)
-    if box.shared:
-        fill, extra = _SHARED_FILL, f' color="{_SHARED_COLOR}"'
-        count = len(box.referrers)
-        title = f"{title}<br/><b>SHARED</b> · {count} references"
-    else:
-        fill, extra = (_MUTABLE_FILL if box.mutable else _FROZEN_FILL), ""
-    rows = [f'<tr><td colspan="2" bgcolor="{fill}"><b>{title}</b></td></tr>']
+    fill = _SHARED_FILL if box.shared else _MUTABLE_FILL if box.mutable else _FROZEN_FILL
+    extra = f' color="{_SHARED_COLOR}"' if box.shared else ""
+    rows = [f'<tr><td colspan="2" bgcolor="{fill}">{_dot_heading(box)}</td></tr>']
     rows.extend(_dot_slot_row(index, slot) for index, slot in enumerate(box.slots))
     if box.hidden_items:
         more = f"… {box.hidden_items} more items"
         rows.append(f'<tr><td colspan="2"><i>{html.escape(more)}</i></td></tr>')
-    if not box.slots and not box.hidden_items:
-        rows.append('<tr><td colspan="2"><i>empty</i></td></tr>')
     return _TABLE.format(extra=extra) + "".join(rows) + "</table>"
+
+
+def _dot_heading(box: Box) -> str:
+    title = f"<b>{html.escape(box.title)}</b>"
+    if box.shared and box.multiply_referred:
+        return f"{title}<br/>SHARED · {len(box.referrers)} references"
+    if box.shared:
+        holder_type = (box.shared_via or "").partition(" #")[0]
+        return f"{title}<br/>SHARED · inside a shared {html.escape(holder_type)}"
+    if box.multiply_referred:
+        return f"{title}<br/>shared, but immutable"
+    return title
 
 
 def _dot_slot_row(index: int, slot: Slot) -> str:

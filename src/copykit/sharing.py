@@ -180,16 +180,27 @@ REDUCE = "reduce"  # .__reduce_ex__(4)[2]['name']   (key is the ready-made text)
 Step = tuple[str, Any]
 Child = tuple[str, Any, object]  # (step kind, key, the object held)
 
-_repr = reprlib.Repr()
-_repr.maxstring = 40
-_repr.maxother = 40
-_repr.maxlist = _repr.maxtuple = _repr.maxdict = _repr.maxset = _repr.maxfrozenset = 4
+
+def _make_repr(max_level: int) -> reprlib.Repr:
+    shortener = reprlib.Repr()
+    shortener.maxlevel = max_level
+    shortener.maxstring = shortener.maxother = 40
+    shortener.maxlist = shortener.maxtuple = shortener.maxdict = 4
+    shortener.maxset = shortener.maxfrozenset = 4
+    return shortener
 
 
-def short_repr(obj: object) -> str:
-    """Return ``repr(obj)`` cut to about 40 characters with ``…``; never raises."""
+_KEY_REPR = _make_repr(3)  # dict keys and set members in paths: precise
+_SUMMARY_REPR = _make_repr(1)  # a glimpse of a shared object: nested containers as {…}
+
+
+def short_repr(obj: object, *, summary: bool = False) -> str:
+    """Return ``repr(obj)`` cut to about 40 characters with ``…``; never raises.
+
+    ``summary=True`` also shows containers nested in ``obj`` as ``[…]`` and ``{…}``.
+    """
     try:
-        text = _repr.repr(obj)
+        text = (_SUMMARY_REPR if summary else _KEY_REPR).repr(obj)
     except Exception:
         text = f"<{type(obj).__name__} object at {id(obj):#x}>"
     text = text.replace("...", "…")
@@ -405,8 +416,8 @@ class SharedObject:
 
     def describe(self, name_a: str = "a", name_b: str = "b") -> str:
         """Return one line such as ``a['db'] is b['db']  # dict {'user': 'admin'}``."""
-        kind = type(self.obj).__name__
-        return f"{name_a}{self.path_a} is {name_b}{self.path_b}  # {kind} {short_repr(self.obj)}"
+        glimpse = f"{type(self.obj).__name__} {short_repr(self.obj, summary=True)}"
+        return f"{name_a}{self.path_a} is {name_b}{self.path_b}  # {glimpse}"
 
     def __str__(self) -> str:
         return self.describe()
