@@ -48,7 +48,7 @@ class Settings:
 
 
 QUICK = Settings(repeat=9, sample_seconds=0.002, quick=True)
-FULL = Settings(repeat=25, sample_seconds=0.008, quick=False)
+FULL = Settings(repeat=41, sample_seconds=0.01, quick=False)
 
 
 # --- the correctness guard -------------------------------------------------------------------
