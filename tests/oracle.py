@@ -385,17 +385,20 @@ def assert_same_copy(
 # --- memos -------------------------------------------------------------------------------
 
 
-def memo_layout(memo: dict[int, Any], original: object) -> list[tuple[str, str]]:
-    """Each memo key, in order, as a position: the keep-alive slot, an original, ..."""
-    positions, _alive = original_positions(original)
+def memo_layout(memo: dict[int, Any], positions: Walker) -> list[tuple[str, str]]:
+    """Each memo key, in order, as a position: the keep-alive slot, an original, ...
+
+    ``positions`` comes from ``positions_of(original)``, taken before anything is copied:
+    walking an object can change it (an exception's __dict__ appears when first read).
+    """
     keep_alive = memo.get(id(memo), [])
     keep_alive_ids = {id(item): index for index, item in enumerate(keep_alive)}
     layout: list[tuple[str, str]] = []
     for key, value in memo.items():
         if key == id(memo):
             layout.append(("key", KEEP_ALIVE))
-        elif key in positions:
-            layout.append(("original", positions[key] or "<root>"))
+        elif key in positions.first_path:
+            layout.append(("original", positions.first_path[key] or "<root>"))
         elif key in keep_alive_ids:
             layout.append(("kept", str(keep_alive_ids[key])))
         elif key == id(value):
@@ -403,6 +406,13 @@ def memo_layout(memo: dict[int, Any], original: object) -> list[tuple[str, str]]
         else:
             layout.append(("unknown", type(value).__name__))
     return layout
+
+
+def positions_of(original: object) -> Walker:
+    """Where each object reachable from ``original`` first appears (kept alive)."""
+    walker = Walker()
+    walker.visit(original, "")
+    return walker
 
 
 def memo_values(memo: dict[int, Any]) -> list[object]:
