@@ -110,7 +110,13 @@ def test_speedup_is_stdlib_median_over_column_median() -> None:
         "stdlib": _bench.ColumnResult(samples=[3e-6, 3e-6, 9e-6]),
         "python": _bench.ColumnResult(samples=[1e-6, 1e-6, 1e-6]),
     }
-    assert _bench.WorkloadResult(workload, 1, columns).speedup("python") == pytest.approx(3.0)
+    assert _bench.WorkloadResult(workload, columns).speedup("python") == pytest.approx(3.0)
+
+
+def test_calibration_gives_faster_columns_more_calls_per_sample() -> None:
+    data = list(range(1000))
+    numbers = _bench.calibrate({"slow": copy.deepcopy, "fast": list.copy}, data, 0.002)
+    assert numbers["fast"] > 10 * numbers["slow"]
 
 
 # --- the correctness guard -----------------------------------------------------------------

@@ -47,8 +47,8 @@ class Settings:
     quick: bool
 
 
-QUICK = Settings(repeat=9, sample_seconds=0.002, quick=True)
-FULL = Settings(repeat=41, sample_seconds=0.01, quick=False)
+QUICK = Settings(repeat=11, sample_seconds=0.0015, quick=True)
+FULL = Settings(repeat=51, sample_seconds=0.003, quick=False)
 
 
 # --- the correctness guard -------------------------------------------------------------------
@@ -234,6 +234,7 @@ def clones_for(workload: Workload, modules: dict[str, ModuleType | None]) -> dic
 class ColumnResult:
     mismatch: str | None = None
     error: str | None = None
+    number: int = 0  # calls per sample
     samples: list[float] = field(default_factory=list)  # seconds per call
 
     @property
@@ -244,7 +245,6 @@ class ColumnResult:
 @dataclass
 class WorkloadResult:
     workload: Workload
-    number: int
     columns: dict[str, ColumnResult]
 
     def speedup(self, column: str) -> float | None:
@@ -263,14 +263,25 @@ def time_sample(clone: Clone, obj: object, number: int) -> float:
     return (timer() - start) / number
 
 
-def calibrate(clone: Clone, obj: object, sample_seconds: float) -> int:
-    """How many calls of ``clone`` fill one sample of about ``sample_seconds``."""
+def seconds_per_call(clone: Clone, obj: object, budget: float) -> float:
+    """A rough time for one call of ``clone(obj)``, from a loop of at least ``budget`` seconds."""
     number = 1
     while True:
         elapsed = time_sample(clone, obj, number) * number
-        if elapsed >= sample_seconds / 4 or number >= 1 << 20:
-            return max(1, round(number * sample_seconds / max(elapsed, 1e-9)))
+        if elapsed >= budget or number >= 1 << 20:
+            return max(elapsed, 1e-9) / number
         number *= 4
+
+
+def calibrate(clones: dict[str, Clone], obj: object, sample_seconds: float) -> dict[str, int]:
+    """Calls per sample for each column, so that every column's samples last equally long
+    (``sample_seconds``, or one call of the slowest column): on a shared machine a long
+    sample is more likely to be preempted than a short one, which would favour fast columns."""
+    per_call = {
+        column: seconds_per_call(clone, obj, sample_seconds / 4) for column, clone in clones.items()
+    }
+    target = max(sample_seconds, *per_call.values())
+    return {column: max(1, round(target / seconds)) for column, seconds in per_call.items()}
 
 
 def guard(workload: Workload, obj: object, clones: dict[str, Clone]) -> dict[str, ColumnResult]:
@@ -288,17 +299,20 @@ def guard(workload: Workload, obj: object, clones: dict[str, Clone]) -> dict[str
 
 
 def measure(workload: Workload, clones: dict[str, Clone], settings: Settings) -> WorkloadResult:
-    """Guard, calibrate on stdlib, then take ``settings.repeat`` round-robin samples."""
+    """Guard, calibrate, then take ``settings.repeat`` round-robin samples of every column."""
     obj = workload.build()
     results = guard(workload, obj, clones)
-    timed = [column for column in clones if results[column].error is None]
-    number = calibrate(clones["stdlib"], obj, settings.sample_seconds)
+    timed = {column: clone for column, clone in clones.items() if results[column].error is None}
+    for column, number in calibrate(timed, obj, settings.sample_seconds).items():
+        results[column].number = number
+    order = list(timed)
     gc.collect()
     for repeat in range(settings.repeat):
-        shift = repeat % len(timed)
-        for column in timed[shift:] + timed[:shift]:
-            results[column].samples.append(time_sample(clones[column], obj, number))
-    return WorkloadResult(workload, number, results)
+        shift = repeat % len(order)
+        for column in order[shift:] + order[:shift]:
+            result = results[column]
+            result.samples.append(time_sample(timed[column], obj, result.number))
+    return WorkloadResult(workload, results)
 
 
 def measure_in_subprocess(
@@ -472,7 +486,6 @@ def _workload_json(result: WorkloadResult) -> dict[str, object]:
     return {
         "name": result.workload.name,
         "operation": result.workload.operation,
-        "number": result.number,
         "results": {
             column: {
                 "median_us": outcome.median_us,
@@ -480,6 +493,7 @@ def _workload_json(result: WorkloadResult) -> dict[str, object]:
                 "matches_stdlib": outcome.mismatch is None and outcome.error is None,
                 "mismatch": outcome.mismatch,
                 "error": outcome.error,
+                "number": outcome.number,
                 "samples_us": [sample * 1e6 for sample in outcome.samples],
             }
             for column, outcome in result.columns.items()
@@ -493,11 +507,12 @@ def result_from_json(workload: Workload, data: dict[str, Any]) -> WorkloadResult
         column: ColumnResult(
             mismatch=fields["mismatch"],
             error=fields["error"],
+            number=fields["number"],
             samples=[sample / 1e6 for sample in fields["samples_us"]],
         )
         for column, fields in data["results"].items()
     }
-    return WorkloadResult(workload, data["number"], columns)
+    return WorkloadResult(workload, columns)
 
 
 # --- command line ----------------------------------------------------------------------------
