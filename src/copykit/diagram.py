@@ -297,22 +297,33 @@ class Diagram:
         lines = [
             "digraph memory {",
             '  graph [rankdir=LR, nodesep=0.25, ranksep=0.7, fontname="Helvetica"];',
-            '  node [shape=plaintext, fontname="Helvetica", fontsize=11];',
+            '  node [shape=none, margin=0, fontname="Helvetica", fontsize=11];',
             '  edge [arrowsize=0.7, arrowtail=dot, dir=both, tailclip=false, color="#4a5568"];',
             f"  names [label=<{_dot_names_table(self.roots)}>];",
         ]
         lines.extend(f"  {_dot_box(box)}" for box in self.boxes)
-        shared_numbers = {box.number for box in self.shared_boxes}
-        for index, slot in enumerate(self.roots.values()):
-            lines.extend(_dot_edge(f"names:r{index}", slot, shared_numbers))
-        for box in self.boxes:
-            for index, slot in enumerate(box.slots):
-                lines.extend(_dot_edge(f"b{box.number}:s{index}", slot, shared_numbers))
+        lines.extend(self._dot_edges())
         if self.undrawn:
             note = html.escape(_undrawn_note(self.undrawn, self.limits))
             lines.append(f'  undrawn [label=<<i>{note}</i>>, fontcolor="#9b2c2c"];')
         lines.append("}")
         return "\n".join(lines) + "\n"
+
+    def _dot_edges(self) -> list[str]:
+        """Arrows from the east side of a slot to the heading of the box it refers to."""
+        shared_numbers = {box.number for box in self.shared_boxes}
+        tails = [(f"names:r{index}", slot) for index, slot in enumerate(self.roots.values())]
+        for box in self.boxes:
+            tails.extend((f"b{box.number}:s{index}", slot) for index, slot in enumerate(box.slots))
+        heads = {box.number: f"b{box.number}:w" for box in self.boxes}
+        heads.update({box.number: f"b{box.number}:h:w" for box in self.boxes if not box.cut_reason})
+        edges = []
+        for tail, slot in tails:
+            if slot.target is not None:
+                shared = slot.target in shared_numbers
+                style = f' [color="{_SHARED_COLOR}", penwidth=1.8]' if shared else ""
+                edges.append(f"  {tail}:e -> {heads[slot.target]}{style};")
+        return edges
 
     def render(self, fmt: str = "svg") -> bytes:
         """Return the diagram rendered by Graphviz's ``dot`` as ``fmt`` (svg, png, pdf).
@@ -399,8 +410,12 @@ def _text_box(box: Box) -> list[str]:
             value = slot.inline  # a set member has no label to assign to
         lines.append(f"    {slot.text_label.ljust(width)} {value}")
     if box.hidden_items:
-        lines.append(f"    … {box.hidden_items} more items")
+        lines.append(f"    {_more_items(box.hidden_items)}")
     return lines
+
+
+def _more_items(count: int) -> str:
+    return f"… {count} more item" if count == 1 else f"… {count} more items"
 
 
 def _undrawn_note(count: int, limits: Limits) -> str:
@@ -431,17 +446,19 @@ def _dot_names_table(roots: dict[str, Slot]) -> str:
 def _dot_box(box: Box) -> str:
     if box.cut_reason:
         text = html.escape(f"{box.title}\n… {box.cut_reason}").replace("\n", "<br/>")
-        return f'b{box.number} [shape=box, style="dashed,rounded", label=<{text}>];'
+        style = 'shape=box, style="dashed,rounded", margin="0.11,0.055"'
+        return f"b{box.number} [{style}, label=<{text}>];"
     return f"b{box.number} [label=<{_dot_box_table(box)}>];"
 
 
 def _dot_box_table(box: Box) -> str:
     fill = _SHARED_FILL if box.shared else _MUTABLE_FILL if box.mutable else _FROZEN_FILL
     extra = f' color="{_SHARED_COLOR}"' if box.shared else ""
-    rows = [f'<tr><td colspan="2" bgcolor="{fill}">{_dot_heading(box)}</td></tr>']
+    heading = _dot_heading(box)
+    rows = [f'<tr><td port="h" colspan="2" bgcolor="{fill}">{heading}</td></tr>']
     rows.extend(_dot_slot_row(index, slot) for index, slot in enumerate(box.slots))
     if box.hidden_items:
-        more = f"… {box.hidden_items} more items"
+        more = _more_items(box.hidden_items)
         rows.append(f'<tr><td colspan="2"><i>{html.escape(more)}</i></td></tr>')
     return _TABLE.format(extra=extra) + "".join(rows) + "</table>"
 
@@ -466,15 +483,6 @@ def _dot_slot_row(index: int, slot: Slot) -> str:
         return f"<tr>{cell}</tr>"
     label = html.escape(slot.box_label)
     return f'<tr><td align="right"><font color="#555555">{label}</font></td>{cell}</tr>'
-
-
-def _dot_edge(tail: str, slot: Slot, shared_numbers: set[int]) -> list[str]:
-    if slot.target is None:
-        return []
-    if slot.target in shared_numbers:
-        style = f' [color="{_SHARED_COLOR}", penwidth=1.8]'
-        return [f"  {tail}:c -> b{slot.target}{style};"]
-    return [f"  {tail}:c -> b{slot.target};"]
 
 
 # ---------------------------------------------------------------- command line
