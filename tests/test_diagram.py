@@ -207,7 +207,7 @@ def test_dot_edges_lead_from_declared_ports_to_declared_boxes() -> None:
     source = shallow_and_deep().to_dot()
     nodes = set(re.findall(r"^  (\w+) \[", source, re.MULTILINE))
     ports = set(re.findall(r'port="(\w+)"', source))
-    edges = re.findall(r"^  (\w+):(\w+):c -> (\w+)", source, re.MULTILINE)
+    edges = re.findall(r"^  (\w+):(\w+):e -> (\w+):h:w", source, re.MULTILINE)
     assert len(edges) == 6 and all(
         tail in nodes and port in ports and head in nodes for tail, port, head in edges
     )
