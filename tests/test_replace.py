@@ -360,8 +360,44 @@ def struct_sequence_cases(replace: Callable[..., Any], calls: list[str]) -> Case
     }
 
 
+def impostor_cases(replace: Callable[..., Any], calls: list[str]) -> Cases:
+    """Objects whose ``__class__`` names a stdlib class that is not their type."""
+    import datetime
+    import sys
+    import time
+    import types
+    from functools import partial
+    from unittest import mock
+
+    def impostor(claimed: type) -> Any:
+        class Impostor:
+            @property  # type: ignore[misc]
+            def __class__(self) -> type:
+                return claimed
+
+        return Impostor()
+
+    claimed_classes = {
+        "date": datetime.date,
+        "datetime": datetime.datetime,
+        "time": datetime.time,
+        "namespace": types.SimpleNamespace,
+        "code": types.CodeType,
+        "struct_time": time.struct_time,
+        "flags": type(sys.flags),
+    }
+    cases: Cases = {
+        f"impostor_{name}": partial(replace, impostor(cls), x=1)
+        for name, cls in claimed_classes.items()
+    }
+    cases["mock_with_date_spec"] = lambda: replace(mock.Mock(spec=datetime.date), year=1)
+    cases["mock_with_timedelta_spec"] = lambda: replace(mock.Mock(spec=datetime.timedelta))
+    return cases
+
+
 CASE_FAMILIES = (
     protocol_cases,
+    impostor_cases,
     namedtuple_cases,
     dataclass_cases,
     datetime_cases,
