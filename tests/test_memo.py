@@ -156,3 +156,42 @@ def test_explicit_none_memo_acts_like_no_memo(impl: ModuleType) -> None:
     original = [shared, shared]
     expected, _ = run_both(impl, lambda module: module.deepcopy(original, None), original)
     assert expected.result[0] is expected.result[1]
+
+
+class Exploding:
+    def __deepcopy__(self, memo: Memo) -> Any:
+        raise ValueError("exploded")
+
+
+def test_memo_after_a_failure_matches_stdlib(impl: ModuleType) -> None:
+    shared = [1, [2]]
+    original = [shared, {"a": (shared, Plain(shared))}, Exploding(), [3]]
+    positions = positions_of(original)
+
+    def run(module: Any) -> object:
+        memo: Memo = {}
+        try:
+            module.deepcopy(original, memo)
+        except ValueError as exc:
+            return str(exc), list(memo.values()), memo_layout(memo, positions)
+        return None
+
+    expected, _ = run_both(impl, run, original)
+    assert expected.result[0] == "exploded"
+
+
+def test_memo_after_a_failure_in_reduce_matches_stdlib(impl: ModuleType) -> None:
+    shared = {"k": [1]}
+    original = [shared, Plain((shared, Exploding())), [2]]
+    positions = positions_of(original)
+
+    def run(module: Any) -> object:
+        memo: Memo = {}
+        try:
+            module.deepcopy(original, memo)
+        except ValueError:
+            return list(memo.values()), memo_layout(memo, positions)
+        return None
+
+    expected, _ = run_both(impl, run, original)
+    assert expected.result is not None
