@@ -13,6 +13,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from copykit.sharing import SharedObject, assert_independent, shared
 
@@ -79,6 +81,18 @@ class FrozenBox:
 
 
 Pair = namedtuple("Pair", ["left", "right"])
+
+leaves = st.one_of(st.integers(), st.text(max_size=3), st.none(), st.floats(allow_nan=False))
+structures = st.recursive(
+    leaves,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.text(max_size=3), inner, max_size=4),
+        st.tuples(inner, inner),
+    ),
+    max_leaves=25,
+)
+containers = st.one_of(st.lists(structures, max_size=3), st.dictionaries(st.text(), structures))
 
 
 # ---------------------------------------------------------------- the config leak
@@ -330,6 +344,32 @@ def test_deep_nesting_needs_no_recursion() -> None:
     for _ in range(100_000):
         nested = [nested]
     assert paths(shared(nested, [nested])) == [("", "[0]")]
+
+
+# ---------------------------------------------------------------- properties
+
+
+@given(structures)
+def test_deep_copy_never_shares(value: object) -> None:
+    assert shared(value, copy.deepcopy(value)) == []
+
+
+@given(st.lists(containers, max_size=5))
+def test_shallow_list_copy_shares_exactly_its_items(items: list[object]) -> None:
+    expected = [(f"[{index}]", f"[{index}]") for index in range(len(items))]
+    assert paths(shared(items, copy.copy(items))) == expected
+
+
+@given(structures, structures)
+def test_paths_evaluate_to_the_shared_object(left: object, right: object) -> None:
+    inner: list[object] = [left]
+    a, b = [left, {"k": inner}], ({"x": [inner]}, right)
+    found = shared(a, b)
+    assert all(
+        eval(f"a{record.path_a}", {"a": a}) is record.obj
+        and eval(f"b{record.path_b}", {"b": b}) is record.obj
+        for record in found
+    ) and any(record.obj is inner for record in found)
 
 
 # ---------------------------------------------------------------- the record
