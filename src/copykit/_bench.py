@@ -40,11 +40,15 @@ YARDSTICK_MODULE = "_yardstick"
 YARDSTICK_BUILD = "python benchmarks/yardstick/setup.py build_ext --inplace"
 
 
+TIMERS: dict[str, Callable[[], float]] = {"cpu": time.thread_time, "wall": time.perf_counter}
+
+
 @dataclass(frozen=True)
 class Settings:
     repeat: int
     sample_seconds: float
     quick: bool
+    timer: str = "cpu"  # a key of TIMERS
 
 
 QUICK = Settings(repeat=11, sample_seconds=0.0015, quick=True)
@@ -254,31 +258,35 @@ class WorkloadResult:
         return base / value if base and value else None
 
 
-def time_sample(clone: Clone, obj: object, number: int) -> float:
-    """Seconds per call of ``clone(obj)``, averaged over ``number`` calls."""
-    timer = time.perf_counter
-    start = timer()
+def time_sample(clone: Clone, obj: object, number: int, timer: str = "cpu") -> float:
+    """Seconds per call of ``clone(obj)``, averaged over ``number`` calls. The ``"cpu"`` timer
+    counts this thread's CPU time only, so time spent descheduled (another process on a shared
+    core) is left out; ``"wall"`` counts elapsed time."""
+    clock = TIMERS[timer]
+    start = clock()
     for _ in itertools.repeat(None, number):
         clone(obj)
-    return (timer() - start) / number
+    return (clock() - start) / number
 
 
-def seconds_per_call(clone: Clone, obj: object, budget: float) -> float:
-    """A rough time for one call of ``clone(obj)``, from a loop of at least ``budget`` seconds."""
+def seconds_per_call(clone: Clone, obj: object, budget: float, timer: str = "cpu") -> float:
+    """A rough time for one call of ``clone(obj)``: the best of three loops of at least
+    ``budget`` seconds."""
     number = 1
-    while True:
-        elapsed = time_sample(clone, obj, number) * number
-        if elapsed >= budget or number >= 1 << 20:
-            return max(elapsed, 1e-9) / number
+    while time_sample(clone, obj, number, timer) * number < budget and number < 1 << 20:
         number *= 4
+    return max(min(time_sample(clone, obj, number, timer) for _ in range(3)), 1e-9)
 
 
-def calibrate(clones: dict[str, Clone], obj: object, sample_seconds: float) -> dict[str, int]:
+def calibrate(
+    clones: dict[str, Clone], obj: object, sample_seconds: float, timer: str = "cpu"
+) -> dict[str, int]:
     """Calls per sample for each column, so that every column's samples last equally long
     (``sample_seconds``, or one call of the slowest column): on a shared machine a long
-    sample is more likely to be preempted than a short one, which would favour fast columns."""
+    sample is more likely to be disturbed than a short one, which would favour fast columns."""
     per_call = {
-        column: seconds_per_call(clone, obj, sample_seconds / 4) for column, clone in clones.items()
+        column: seconds_per_call(clone, obj, sample_seconds / 4, timer)
+        for column, clone in clones.items()
     }
     target = max(sample_seconds, *per_call.values())
     return {column: max(1, round(target / seconds)) for column, seconds in per_call.items()}
@@ -303,7 +311,7 @@ def measure(workload: Workload, clones: dict[str, Clone], settings: Settings) ->
     obj = workload.build()
     results = guard(workload, obj, clones)
     timed = {column: clone for column, clone in clones.items() if results[column].error is None}
-    for column, number in calibrate(timed, obj, settings.sample_seconds).items():
+    for column, number in calibrate(timed, obj, settings.sample_seconds, settings.timer).items():
         results[column].number = number
     order = list(timed)
     gc.collect()
@@ -311,7 +319,8 @@ def measure(workload: Workload, clones: dict[str, Clone], settings: Settings) ->
         shift = repeat % len(order)
         for column in order[shift:] + order[:shift]:
             result = results[column]
-            result.samples.append(time_sample(timed[column], obj, result.number))
+            sample = time_sample(timed[column], obj, result.number, settings.timer)
+            result.samples.append(sample)
     return WorkloadResult(workload, results)
 
 
@@ -333,6 +342,7 @@ def measure_in_subprocess(
         "--sample-ms",
         repr(settings.sample_seconds * 1e3),
     ]
+    command += ["--timer", settings.timer]
     command += ["--quick"] * settings.quick + ["--yardstick"] * yardstick
     package_root = str(Path(__file__).resolve().parents[1])
     env = dict(
@@ -473,6 +483,7 @@ def to_json(
             "repeat": settings.repeat,
             "sample_seconds": settings.sample_seconds,
             "quick": settings.quick,
+            "timer": settings.timer,
         },
         "columns": list(columns),
         "workloads": [_workload_json(result) for result in results],
@@ -534,6 +545,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--repeat", type=int, help="samples per implementation")
     parser.add_argument("--sample-ms", type=float, help="target milliseconds per sample")
     parser.add_argument(
+        "--timer",
+        choices=sorted(TIMERS),
+        default="cpu",
+        help="cpu: this thread's CPU time, immune to being descheduled (default); wall: elapsed",
+    )
+    parser.add_argument(
         "--yardstick",
         action="store_true",
         help="add the memo-less C clone as a column on JSON-like workloads",
@@ -552,7 +569,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     base = QUICK if args.quick else FULL
     repeat = args.repeat if args.repeat else base.repeat
     seconds = args.sample_ms / 1000 if args.sample_ms else base.sample_seconds
-    return Settings(repeat=max(1, repeat), sample_seconds=seconds, quick=base.quick)
+    return Settings(max(1, repeat), seconds, base.quick, args.timer)
 
 
 def _list_workloads() -> int:
@@ -577,7 +594,7 @@ def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     columns = [column for column in COLUMNS if column in load_implementations(yardstick)]
     print(
         f"Python {platform.python_version()} on {platform.machine()}; "
-        f"columns: {', '.join(columns)}; repeat={settings.repeat}",
+        f"columns: {', '.join(columns)}; repeat={settings.repeat}; timer={settings.timer}",
         file=sys.stderr,
     )
     results = run_benchmarks(workloads, settings, yardstick, args.in_process)
