@@ -121,6 +121,24 @@ def namedtuple_cases(replace: Callable[..., Any], calls: list[str]) -> Cases:
         def __class__(self) -> type:
             return Point
 
+    class PropertyMeta(type):
+        @property
+        def __replace__(cls) -> Callable[..., str]:
+            return lambda obj, **changes: "metaclass property"
+
+    class MethodMeta(type):
+        def __replace__(cls, **changes: Any) -> str:
+            return "metaclass method"
+
+    class UnderPropertyMeta(Point, metaclass=PropertyMeta):
+        pass
+
+    class UnderMethodMeta(Point, metaclass=MethodMeta):
+        pass
+
+    class PlainUnderMethodMeta(metaclass=MethodMeta):
+        pass
+
     return {
         "namedtuple_field": lambda: replace(Point(1, 2), x=3),
         "namedtuple_no_changes": lambda: replace(Point(1, 2)),
@@ -134,6 +152,9 @@ def namedtuple_cases(replace: Callable[..., Any], calls: list[str]) -> Cases:
         "tuple_with_fields_is_unsupported": lambda: replace(LookAlike((1,)), x=2),
         "namedtuple_class_is_unsupported": lambda: replace(Point, x=1),
         "__class___claims_namedtuple": lambda: replace(Impostor(), x=1),
+        "metaclass_data_descriptor_first": lambda: replace(UnderPropertyMeta(1, 2), x=3),
+        "metaclass_method_after_namedtuple": lambda: replace(UnderMethodMeta(1, 2), x=3),
+        "metaclass_method_last": lambda: replace(PlainUnderMethodMeta(), x=3),
     }
 
 

@@ -67,9 +67,10 @@ else:
 
         Walks the method resolution order: a class that defines ``__replace__`` ends the
         walk (the ordinary attribute lookup takes over); a stdlib class that gained
-        ``__replace__`` in 3.13 yields its emulation.
+        ``__replace__`` in 3.13 yields its emulation. A data descriptor on the metaclass
+        comes before them all, as in any class attribute lookup.
         """
-        if isinstance(cls, type):
+        if isinstance(cls, type) and not _metaclass_has_data_descriptor(cls):
             for klass in cls.__mro__:
                 namespace = vars(klass)
                 if "__replace__" in namespace:
@@ -79,6 +80,18 @@ else:
                     return replacer
         func: Replacer | None = getattr(cls, "__replace__", None)
         return func
+
+
+def _metaclass_has_data_descriptor(cls: type) -> bool:
+    """Whether ``type(cls)`` has a ``__replace__`` data descriptor, which shadows the classes."""
+    metaclass: type = type(cls)
+    for meta in metaclass.__mro__:
+        if "__replace__" in vars(meta):
+            kind = type(vars(meta)["__replace__"])
+            return hasattr(kind, "__get__") and (
+                hasattr(kind, "__set__") or hasattr(kind, "__delete__")
+            )
+    return False
 
 
 def _stdlib_replacer(klass: type, namespace: Mapping[str, Any]) -> Replacer | None:
