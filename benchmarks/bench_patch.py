@@ -2,8 +2,10 @@
 
 For each library operation the same call is timed with the stdlib ``copy`` module as shipped
 and with ``copykit.patch`` enabled, in interleaved rounds (the order alternates every round);
-the table shows the medians per call and stdlib / patched. As in timeit, the cyclic garbage
-collector is paused while a batch runs (it would add the same, noisy cost to both columns).
+the table shows the medians per call and the median of the rounds' stdlib / patched
+ratios (each round pairs the two, so load that drifts between rounds cancels). As in
+timeit, the cyclic garbage collector is paused while a batch runs (it would add the same,
+noisy cost to both columns).
 
     python benchmarks/bench_patch.py [--rounds N] [--batch-seconds S] [--markdown]
 
@@ -221,17 +223,25 @@ def timed_patched(patched: bool, run: Operation, calls: int) -> float:
     return seconds_per_call(run, calls)
 
 
-def measure(case: Case, rounds: int, batch_seconds: float) -> tuple[float, float]:
-    """Median seconds per call: (stdlib, patched), from interleaved rounds."""
+def measure(case: Case, rounds: int, batch_seconds: float) -> tuple[float, float, float]:
+    """Medians from interleaved rounds: stdlib and patched seconds per call, and the median
+    of each round's stdlib/patched ratio (paired, so load that drifts between rounds cancels).
+    """
     patch.disable()
     calls = calls_per_batch(case.run, batch_seconds)
-    timings: dict[bool, list[float]] = {False: [], True: []}
+    stdlib_times, patched_times = [], []
     for round_number in range(rounds):
         order = (False, True) if round_number % 2 == 0 else (True, False)
-        for patched in order:
-            timings[patched].append(timed_patched(patched, case.run, calls))
+        timings = {patched: timed_patched(patched, case.run, calls) for patched in order}
+        stdlib_times.append(timings[False])
+        patched_times.append(timings[True])
     patch.disable()
-    return statistics.median(timings[False]), statistics.median(timings[True])
+    ratios = [stdlib / patched for stdlib, patched in zip(stdlib_times, patched_times, strict=True)]
+    return (
+        statistics.median(stdlib_times),
+        statistics.median(patched_times),
+        statistics.median(ratios),
+    )
 
 
 def same_result_either_way(case: Case) -> bool:
@@ -241,7 +251,7 @@ def same_result_either_way(case: Case) -> bool:
     return bool(case.comparable(case.run()) == patched_result)
 
 
-def table(rows: list[tuple[Case, float, float]], markdown: bool) -> str:
+def table(rows: list[tuple[Case, float, float, float]], markdown: bool) -> str:
     header = ("library", "operation", "stdlib (us)", "patched (us)", "speed-up")
     lines = [
         (
@@ -249,9 +259,9 @@ def table(rows: list[tuple[Case, float, float]], markdown: bool) -> str:
             case.name,
             f"{stdlib * 1e6:.1f}",
             f"{patched * 1e6:.1f}",
-            f"{stdlib / patched:.2f}x",
+            f"{speedup:.2f}x",
         )
-        for case, stdlib, patched in rows
+        for case, stdlib, patched, speedup in rows
     ]
     if markdown:
         out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -265,8 +275,8 @@ def table(rows: list[tuple[Case, float, float]], markdown: bool) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds per case")
-    parser.add_argument("--batch-seconds", type=float, default=0.05, help="length of one batch")
+    parser.add_argument("--rounds", type=int, default=41, help="interleaved rounds per case")
+    parser.add_argument("--batch-seconds", type=float, default=0.02, help="length of one batch")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args(argv)
     print(f"$ {shlex.join(['python', *sys.argv])}")
