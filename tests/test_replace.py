@@ -597,6 +597,21 @@ def test_struct_sequence_replaces_its_last_field(impl: ModuleType, sample: tuple
     assert getattr(impl.replace(sample, **{last: "new"}), last) == "new"
 
 
+@pytest.mark.skipif(ON_313, reason="3.13's sys.flags has its own __replace__, no ctypes involved")
+def test_uninstantiable_struct_sequence_without_ctypes_raises_constructor_error(
+    impl: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from copykit import _replace
+
+    monkeypatch.setitem(sys.modules, "ctypes", None)
+    _replace._struct_sequence_api.cache_clear()
+    try:
+        with pytest.raises(TypeError, match="^cannot create 'sys.flags' instances$"):
+            impl.replace(sys.flags, debug=1)
+    finally:
+        _replace._struct_sequence_api.cache_clear()
+
+
 def sample_code() -> types.CodeType:
     return (lambda value: value).__code__
 

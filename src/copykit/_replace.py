@@ -402,8 +402,14 @@ def _new_struct_sequence(cls: type, values: list[Any]) -> Any:
 
 
 def _new_struct_sequence_in_c(cls: type, values: list[Any]) -> Any:
-    """``PyStructSequence_New(cls)`` filled with *values* by ``PyStructSequence_SetItem``."""
-    new, set_item, incref = _struct_sequence_api()
+    """``PyStructSequence_New(cls)`` filled with *values* by ``PyStructSequence_SetItem``.
+
+    Without ctypes, the constructor is called to raise its TypeError ("cannot create ...").
+    """
+    try:
+        new, set_item, incref = _struct_sequence_api()
+    except ImportError:
+        return cls(values)
     result = new(cls)
     for index, value in enumerate(values):
         incref(value)  # PyStructSequence_SetItem steals a reference
