@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import enum
-import itertools
 import reprlib
 import sys
 import types
@@ -156,6 +155,21 @@ class Classifier:
         self._value_types = _imported_value_types()
         self.known_kinds: dict[type, str] = {list: MUTABLE, dict: MUTABLE, set: MUTABLE}
         self.known_kinds.update({tuple: FROZEN, frozenset: FROZEN, deque: MUTABLE})
+        self._plain: dict[type, bool] = {}
+
+    def is_plain(self, cls: type) -> bool:
+        """True for classes whose instances hold everything in their ``__dict__``: no
+        slots, no container base, no custom pickling."""
+        plain = self._plain.get(cls)
+        if plain is None:
+            plain = bool(
+                cls.__dictoffset__
+                and not hasattr(cls, "__slots__")
+                and not issubclass(cls, _CONTAINER_TYPES)
+                and _has_default_reduce(cls)
+            )
+            self._plain[cls] = plain
+        return plain
 
     def kind(self, obj: object) -> str:
         """Return ``ATOM``, ``FROZEN`` or ``MUTABLE`` for ``obj``."""
@@ -342,18 +356,6 @@ def children(obj: object) -> list[Child]:
 # ---------------------------------------------------------------- the walk
 
 
-def _held_objects(obj: Any) -> Iterator[Child]:
-    """Yield what ``obj`` holds, skipping atoms by exact type (the walk's hot path)."""
-    cls, atomic = type(obj), ATOMIC_TYPES
-    if cls is list or cls is tuple or cls is deque:
-        return ((INDEX, i, item) for i, item in enumerate(obj) if type(item) not in atomic)
-    if cls is dict:
-        keys = ((DICT_KEY, key, key) for key in obj if type(key) not in atomic)
-        values = ((KEY, k, value) for k, value in obj.items() if type(value) not in atomic)
-        return itertools.chain(keys, values)
-    return (child for child in children(obj) if type(child[2]) not in atomic)
-
-
 _Parent = tuple[int, str, Any] | None  # (id of the container, step kind, key)
 
 
@@ -370,7 +372,7 @@ class _Walk:
     def run(self, stop_at: set[int] | frozenset[int] = frozenset()) -> None:
         """Visit everything reachable; a mutable object whose id is in ``stop_at`` is
         recorded in ``stopped_at`` and not looked into."""
-        parents, order, mutable_ids = self.parents, self.order, self.mutable_ids
+        order, mutable_ids = self.order, self.mutable_ids
         known_kinds, kind_of = self.classifier.known_kinds, self.classifier.kind
         for obj in order:  # grows while we iterate: a queue that never shrinks
             kind = known_kinds.get(type(obj)) or kind_of(obj)
@@ -382,8 +384,42 @@ class _Walk:
                     self.stopped_at.append(obj)
                     continue
                 mutable_ids.add(obj_id)
-            for step_kind, key, child in _held_objects(obj):
-                if id(child) not in parents:
+            self._enqueue(obj, obj_id)
+
+    def _enqueue(self, obj: Any, obj_id: int) -> None:
+        """Queue what ``obj`` holds, skipping atoms (exact type) and objects already seen.
+
+        Lists, tuples, dicts, sets and plain instances are inlined: this is the hot loop of
+        the walk. Everything else goes through ``children()``, which gives the same steps.
+        """
+        parents, order, atomic = self.parents, self.order, ATOMIC_TYPES
+        cls = type(obj)
+        if cls is list or cls is tuple:
+            for index, child in enumerate(obj):
+                if type(child) not in atomic and id(child) not in parents:
+                    parents[id(child)] = (obj_id, INDEX, index)
+                    order.append(child)
+        elif cls is dict:
+            for key, child in obj.items():
+                if type(key) not in atomic and id(key) not in parents:
+                    parents[id(key)] = (obj_id, DICT_KEY, key)
+                    order.append(key)
+                if type(child) not in atomic and id(child) not in parents:
+                    parents[id(child)] = (obj_id, KEY, key)
+                    order.append(child)
+        elif cls is set or cls is frozenset:
+            for child in obj:
+                if type(child) not in atomic and id(child) not in parents:
+                    parents[id(child)] = (obj_id, MEMBER, child)
+                    order.append(child)
+        elif self.classifier.is_plain(cls):
+            for name, child in object.__getattribute__(obj, "__dict__").items():
+                if type(child) not in atomic and id(child) not in parents:
+                    parents[id(child)] = (obj_id, ATTR, name)
+                    order.append(child)
+        else:
+            for step_kind, key, child in children(obj):
+                if type(child) not in atomic and id(child) not in parents:
                     parents[id(child)] = (obj_id, step_kind, key)
                     order.append(child)
 
