@@ -8,6 +8,7 @@ for three cases: a deep copy (nothing shared, both sides walked in full), a shal
 from __future__ import annotations
 
 import copy
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,7 +67,7 @@ def main() -> None:
     deep, shallow = copy.deepcopy(users), copy.copy(users)
     print(f"structure: {count_mutable(users):,} mutable objects per side")
     for label, other in (("deep copy", deep), ("shallow copy", shallow), ("itself", users)):
-        wall, cpu = best_of(7, lambda other=other: shared(users, other))
+        wall, cpu = best_of(7, functools.partial(shared, users, other))
         found = len(shared(users, other))
         print(
             f"shared(users, {label:12}): {wall * 1000:6.1f} ms wall, {cpu * 1000:6.1f} ms CPU,"
