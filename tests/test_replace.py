@@ -58,9 +58,18 @@ def protocol_cases(replace: Callable[..., Any], calls: list[str]) -> Cases:
         def __repr__(self) -> str:
             return "Plain()"
 
+    class ComparingMeta(type):
+        def __eq__(cls, other: object) -> bool:  # makes its classes unhashable, too
+            calls.append("ComparingMeta.__eq__")
+            return cls is other
+
+    class UnhashableClass(Custom, metaclass=ComparingMeta):
+        pass
+
     return {
         "custom_protocol": lambda: replace(Custom(), b=2, a=1),
         "replace_none_is_unsupported": lambda: replace(NotReplaceable()),
+        "unhashable_class_is_not_compared": lambda: replace(UnhashableClass(), a=1),
         "plain_instance": lambda: replace(Plain()),
         "tuple": lambda: replace((1, 2)),
         "list": lambda: replace([1]),

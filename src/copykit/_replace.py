@@ -96,9 +96,10 @@ def _metaclass_has_data_descriptor(cls: type) -> bool:
 
 def _stdlib_replacer(klass: type, namespace: Mapping[str, Any]) -> Replacer | None:
     """The emulated 3.13 ``__replace__`` that *klass* defines itself, or None."""
-    by_class = _REPLACERS_BY_CLASS.get(klass)
-    if by_class is not None:
-        return partial(_call_as_c_method, klass, by_class)
+    # Identity only: hashing or comparing a class could run its metaclass's code.
+    for owner, replacer in _C_METHOD_REPLACERS:
+        if klass is owner:
+            return partial(_call_as_c_method, owner, replacer)
     if _is_struct_sequence(klass, namespace):
         return partial(_call_as_c_method, klass, _replace_struct_sequence)
     if _is_namedtuple_class(namespace):
@@ -252,11 +253,11 @@ def _replace_code(obj: Any, /, **changes: Any) -> Any:
     return types.CodeType.replace(obj, **changes)
 
 
-_REPLACERS_BY_CLASS: Final[Mapping[type, Replacer]] = {
-    **{base: partial(_replace_datetime, base) for base in _DATETIME_PARAMETERS},
-    types.SimpleNamespace: _replace_namespace,
-    types.CodeType: _replace_code,
-}
+_C_METHOD_REPLACERS: Final[tuple[tuple[type, Replacer], ...]] = (
+    *((base, partial(_replace_datetime, base)) for base in _DATETIME_PARAMETERS),
+    (types.SimpleNamespace, _replace_namespace),
+    (types.CodeType, _replace_code),
+)
 
 
 # --- inspect.Signature, inspect.Parameter ---------------------------------------------------
@@ -270,7 +271,7 @@ def _inspect_replacer(klass: type) -> Replacer | None:
     Only an imported ``inspect`` can have made instances, so it is looked up, never imported.
     """
     inspect = sys.modules.get("inspect")
-    if inspect is None or klass not in (inspect.Signature, inspect.Parameter):
+    if inspect is None or (klass is not inspect.Signature and klass is not inspect.Parameter):
         return None
     method: Replacer = vars(klass)["replace"]
     return method
@@ -352,7 +353,8 @@ def _is_struct_sequence(klass: type, namespace: Mapping[str, Any]) -> bool:
     could imitate the counts but not the member descriptors, so those are required as well.
     """
     return (
-        klass.__bases__ == (tuple,)
+        len(klass.__bases__) == 1
+        and klass.__bases__[0] is tuple
         and all(
             isinstance(namespace.get(count), int)
             for count in ("n_fields", "n_sequence_fields", "n_unnamed_fields")
