@@ -119,6 +119,23 @@ def test_calibration_gives_faster_columns_more_calls_per_sample() -> None:
     assert numbers["fast"] > 10 * numbers["slow"]
 
 
+def test_warm_up_object_is_copied_by_every_column_before_timing() -> None:
+    warm_up_object = ["warm"]
+    copied: list[tuple[str, object]] = []
+
+    def recording(column: str) -> _bench.Clone:
+        def clone(obj: object) -> object:
+            copied.append((column, obj))
+            return copy.deepcopy(obj)
+
+        return clone
+
+    workload = Workload("w", lambda: [1], "deepcopy", "test", warm_up=lambda: warm_up_object)
+    clones = {"stdlib": recording("stdlib"), "python": recording("python")}
+    _bench.measure(workload, clones, _bench.Settings(1, 0.0001, quick=True))
+    assert [column for column, obj in copied if obj is warm_up_object] == ["stdlib", "python"]
+
+
 # --- the correctness guard -----------------------------------------------------------------
 
 

@@ -311,6 +311,11 @@ def measure(workload: Workload, clones: dict[str, Clone], settings: Settings) ->
     obj = workload.build()
     results = guard(workload, obj, clones)
     timed = {column: clone for column, clone in clones.items() if results[column].error is None}
+    if workload.warm_up is not None:
+        warm_up_object = workload.warm_up()
+        for clone in timed.values():
+            clone(warm_up_object)
+        del warm_up_object
     for column, number in calibrate(timed, obj, settings.sample_seconds, settings.timer).items():
         results[column].number = number
     order = list(timed)
