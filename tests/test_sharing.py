@@ -7,6 +7,7 @@ import copy
 import dataclasses
 import datetime
 import functools
+import re
 import types
 from collections import OrderedDict, deque, namedtuple
 from types import ModuleType
@@ -73,6 +74,19 @@ class CustomState:
 
     def __reduce__(self) -> Any:
         return (CustomState, (), {"data": self._store.setdefault(id(self), [1])})
+
+
+class CountingBuffer(bytearray):
+    reduce_calls = 0
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        CountingBuffer.reduce_calls += 1
+        return super().__reduce_ex__(protocol)
+
+
+class BadRepr:
+    def __repr__(self) -> str:
+        raise ValueError("no repr")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -327,6 +341,18 @@ def test_reduce_path_reads_as_the_reduce_call() -> None:
 def test_object_whose_reduce_raises_is_a_leaf() -> None:
     leaf = ExplodingReduce()
     assert paths(shared([leaf], [leaf])) == [("[0]", "[0]")]
+
+
+def test_buffers_are_not_reduced() -> None:
+    buffer = CountingBuffer(b"data")
+    shared([buffer], [buffer])
+    assert CountingBuffer.reduce_calls == 0
+
+
+def test_key_whose_repr_raises_gets_a_fallback_name() -> None:
+    key = BadRepr()
+    path = shared({key: 1}, {key: 2})[0].path_a
+    assert re.fullmatch(r"\.keys\(\)\{<BadRepr instance at 0x[0-9a-f]+>\}", path)
 
 
 def test_array_is_mutable_leaf() -> None:

@@ -338,7 +338,8 @@ def _reduce_items_children(list_items: Any, dict_items: Any) -> Iterator[Child]:
 def children(obj: object) -> list[Child]:
     """Return ``(step kind, key, child)`` for everything ``obj`` holds, atoms included.
 
-    Each child object appears once (the first way of reaching it wins).
+    Parts of ``__reduce_ex__(4)`` are asked for only when the object keeps its state out of
+    sight or customises pickling, and are left out when already reached another way.
     """
     if type(obj) in _CONTAINER_TYPES:
         return list(_container_children(obj))
@@ -346,11 +347,28 @@ def children(obj: object) -> list[Child]:
         return [(ATTR, "__self__", obj.__self__)]
     found = list(_container_children(obj))
     found.extend(_attribute_children(obj))
-    if not isinstance(obj, _CONTAINER_TYPES) and (not found or not _has_default_reduce(type(obj))):
+    if _worth_reducing(obj, found):
         seen = {id(child) for _, _, child in found}
         seen.add(id(obj))
         found.extend(c for c in _reduce_children(obj) if id(c[2]) not in seen)
     return found
+
+
+def _worth_reducing(obj: object, found: list[Child]) -> bool:
+    """True when pickling may show references that the attributes did not."""
+    if isinstance(obj, _CONTAINER_TYPES) or _holds_raw_bytes(obj):
+        return False
+    return not found or not _has_default_reduce(type(obj))
+
+
+def _holds_raw_bytes(obj: object) -> bool:
+    """True for buffers (bytearray, array.array, numeric arrays): their reduce would copy
+    the data only to show bytes, which hold no references."""
+    try:
+        memoryview(obj).release()  # type: ignore[arg-type]
+    except Exception:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- the walk
