@@ -14,6 +14,7 @@ import datetime
 import inspect
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -28,7 +29,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-PYTHON_313 = Path("/root/.pyenv/versions/3.13.0/bin/python")
+# The oracle interpreter: COPYKIT_PYTHON_313, else pyenv's 3.13.0, else python3.13 on PATH.
+PYTHON_313 = Path(
+    os.environ.get("COPYKIT_PYTHON_313")
+    or next(
+        (
+            candidate
+            for candidate in ("/root/.pyenv/versions/3.13.0/bin/python", shutil.which("python3.13"))
+            if candidate and Path(candidate).exists()
+        ),
+        "python3.13 (not found)",
+    )
+)
 ON_313 = sys.version_info >= (3, 13)
 
 Cases = dict[str, Callable[[], Any]]
@@ -493,6 +505,7 @@ def run_cases(replace: Callable[..., Any]) -> dict[str, str]:
 
 
 def case_names() -> Iterator[str]:
+    """The cases' names, ``family.case``; the cases themselves are not run."""
     calls: list[str] = []
     for family in CASE_FAMILIES:
         for name in family(copy.copy, calls):
@@ -506,7 +519,7 @@ CASE_NAMES = list(case_names())
 def outcomes_313() -> dict[str, str]:
     """The cases run by Python 3.13 with ``copy.replace``."""
     if not PYTHON_313.exists():
-        pytest.skip(f"Python 3.13 oracle not installed at {PYTHON_313}")
+        pytest.skip(f"Python 3.13 oracle not installed ({PYTHON_313}); set COPYKIT_PYTHON_313")
     completed = subprocess.run(
         [str(PYTHON_313), "-c", ORACLE_SCRIPT],
         input=CASES_SOURCE,
