@@ -86,6 +86,11 @@ def test_positional_objects_are_numbered() -> None:
     assert list(diagram([1], [2]).roots) == ["obj0", "obj1"]
 
 
+def test_positional_name_clash_raises_type_error() -> None:
+    with pytest.raises(TypeError, match="got the name 'obj' for two objects"):
+        diagram([1], obj=[2])
+
+
 def test_same_object_under_two_names_is_shared() -> None:
     config: dict[str, int] = {}
     assert diagram(a=config, b=config).boxes[0].referrers == ["a", "b"]

@@ -260,8 +260,10 @@ class Diagram:
     ) -> Diagram:
         """Return the diagram of ``named`` (name -> object), cut at the given limits.
 
-        ``max_depth`` counts arrows from a name; ``max_items`` is the most slots drawn per
-        box; ``max_objects`` the most boxes. Every cut is marked in the output.
+        Boxes up to ``max_depth`` arrows from a name are expanded, the next ones are drawn
+        as stubs; ``max_items`` is the most slots drawn per box; ``max_objects`` the most
+        boxes. Every cut is marked in the output. The diagram is a snapshot: changing the
+        objects afterwards does not change it.
         """
         return _Builder(Limits(max_depth, max_items, max_objects)).build(named)
 
@@ -374,15 +376,18 @@ def diagram(*objects: object, **named: object) -> Diagram:
     """Return a ``Diagram`` of the memory layout of ``objects`` and ``named`` objects.
 
     Keyword arguments give the names drawn (``diagram(a=a, b=b)``); positional objects
-    are called ``obj`` (just one) or ``obj0``, ``obj1``, ... To change where large
-    structures are cut, use ``Diagram.of(names, max_depth=..., max_items=...,
-    max_objects=...)``.
+    are called ``obj`` (just one) or ``obj0``, ``obj1``, ... (``TypeError`` if a keyword
+    argument takes one of those names). To change where large structures are cut, use
+    ``Diagram.of(names, max_depth=..., max_items=..., max_objects=...)``.
     """
     roots: dict[str, object] = {}
     if len(objects) == 1:
         roots["obj"] = objects[0]
     else:
         roots.update((f"obj{index}", obj) for index, obj in enumerate(objects))
+    clashes = sorted(roots.keys() & named.keys())
+    if clashes:
+        raise TypeError(f"diagram() got the name {clashes[0]!r} for two objects")
     roots.update(named)
     return Diagram.of(roots)
 

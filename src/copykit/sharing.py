@@ -127,10 +127,8 @@ def _imported_value_types() -> tuple[type, ...]:
 
 
 def _is_frozen_dataclass(cls: type) -> bool:
-    params = cls.__dict__.get("__dataclass_params__")
-    if params is None:
-        params = getattr(cls, "__dataclass_params__", None)
-    return dataclasses.is_dataclass(cls) and bool(getattr(params, "frozen", False))
+    params = getattr(cls, "__dataclass_params__", None)
+    return bool(getattr(params, "frozen", False))
 
 
 def _classify_type(cls: type, value_types: tuple[type, ...]) -> str:
@@ -191,7 +189,6 @@ MEMBER = "member"  # {Tag('x')}
 ATTR = "attr"  # .name
 REDUCE = "reduce"  # .__reduce_ex__(4)[2]['name']   (key is the ready-made text)
 
-Step = tuple[str, Any]
 Child = tuple[str, Any, object]  # (step kind, key, the object held)
 
 
