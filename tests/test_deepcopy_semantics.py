@@ -467,3 +467,84 @@ def test_dict_subclass_memo_is_used(impl: ModuleType) -> None:
 
     expected, _ = run_both(impl, run, original)
     assert expected.result[0][0] is expected.result[0][1]
+
+
+class FalsyReducer:
+    """A dispatch_table reducer that is callable but falsy: deepcopy tests truthiness."""
+
+    def __call__(self, obj: object) -> object:
+        recorder.record("falsy reducer", None)
+        return (dict, ())
+
+    def __bool__(self) -> bool:
+        return False
+
+
+class FalsyRegistered:
+    def __init__(self) -> None:
+        self.items = [1]
+
+
+@pytest.fixture
+def falsy_reducer() -> Iterator[None]:
+    copyreg.pickle(FalsyRegistered, FalsyReducer())
+    yield
+    del copyreg.dispatch_table[FalsyRegistered]
+
+
+@pytest.mark.usefixtures("falsy_reducer")
+@pytest.mark.parametrize("operation", ["copy", "deepcopy"])
+def test_falsy_dispatch_table_reducer(impl: ModuleType, operation: str) -> None:
+    original = FalsyRegistered()
+    expected, _ = run_both(
+        impl, lambda module: getattr(module, operation)(original), original, recorder
+    )
+    assert expected.calls == ([("falsy reducer", None)] if operation == "copy" else [])
+
+
+class PrivatelyRegistered:
+    def __init__(self) -> None:
+        self.items = [1]
+
+
+def private_deep_copier(obj: PrivatelyRegistered, memo: dict[int, Any]) -> str:
+    recorder.record("_deepcopy_dispatch entry", len(memo))
+    return "from the registry"
+
+
+def private_shallow_copier(obj: PrivatelyRegistered) -> str:
+    recorder.record("_copy_dispatch entry", None)
+    return "from the registry"
+
+
+@pytest.fixture
+def private_registration() -> Iterator[None]:
+    copy._deepcopy_dispatch[PrivatelyRegistered] = private_deep_copier  # type: ignore[attr-defined]
+    copy._copy_dispatch[PrivatelyRegistered] = private_shallow_copier  # type: ignore[attr-defined]
+    yield
+    del copy._deepcopy_dispatch[PrivatelyRegistered]  # type: ignore[attr-defined]
+    del copy._copy_dispatch[PrivatelyRegistered]  # type: ignore[attr-defined]
+
+
+@pytest.mark.usefixtures("private_registration")
+@pytest.mark.parametrize("operation", ["copy", "deepcopy"])
+def test_type_registered_in_stdlib_dispatch_is_used(impl: ModuleType, operation: str) -> None:
+    original = [PrivatelyRegistered()]
+    expected, _ = run_both(
+        impl, lambda module: getattr(module, operation)(original[0]), original[0], recorder
+    )
+    assert expected.result == "from the registry"
+
+
+def test_memo_inside_the_copied_structure(impl: ModuleType) -> None:
+    """stdlib's keep-alive note: deepcopying the memo itself finds the keep-alive list."""
+    first = [Plain(1)]
+
+    def run(module: Any) -> object:
+        memo: dict[int, Any] = {}
+        module.deepcopy(first, memo)
+        result = module.deepcopy([memo, [2]], memo)
+        return result[0] is memo[id(memo)], result[1]
+
+    expected, _ = run_both(impl, run, first)
+    assert expected.result[0] is True
