@@ -47,7 +47,7 @@ import sys
 import types
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from typing import Any
 
 __all__ = ["SharedObject", "add_parser", "assert_independent", "shared"]
@@ -381,24 +381,21 @@ class _Walk:
         self.classifier = classifier
         self.parents: dict[int, _Parent] = {id(root): None}
         self.order: list[object] = [root]  # the BFS queue; also keeps every id unique
-        self.mutable_ids: set[int] = set()
         self.stopped_at: list[object] = []
 
-    def run(self, stop_at: set[int] | frozenset[int] = frozenset()) -> None:
+    def run(self, stop_at: Container[int] = frozenset()) -> None:
         """Visit everything reachable; a mutable object whose id is in ``stop_at`` is
         recorded in ``stopped_at`` and not looked into."""
-        order, mutable_ids = self.order, self.mutable_ids
+        order = self.order
         known_kinds, kind_of = self.classifier.known_kinds, self.classifier.kind
         for obj in order:  # grows while we iterate: a queue that never shrinks
             kind = known_kinds.get(type(obj)) or kind_of(obj)
             if kind is ATOM:
                 continue
             obj_id = id(obj)
-            if kind is MUTABLE:
-                if obj_id in stop_at:
-                    self.stopped_at.append(obj)
-                    continue
-                mutable_ids.add(obj_id)
+            if kind is MUTABLE and obj_id in stop_at:
+                self.stopped_at.append(obj)
+                continue
             self._enqueue(obj, obj_id)
 
     def _enqueue(self, obj: Any, obj_id: int) -> None:
@@ -486,7 +483,7 @@ def shared(a: object, b: object) -> list[SharedObject]:
     walk_b = _Walk(b, classifier)
     walk_b.run()
     walk_a = _Walk(a, classifier)
-    walk_a.run(stop_at=walk_b.mutable_ids)
+    walk_a.run(stop_at=walk_b.parents)  # every object reached from b, by id
     return [SharedObject(walk_a.path(obj), walk_b.path(obj), obj) for obj in walk_a.stopped_at]
 
 
