@@ -304,6 +304,14 @@ def test_repr_svg_is_none_without_graphviz(monkeypatch: pytest.MonkeyPatch) -> N
     assert shallow_and_deep()._repr_svg_() is None
 
 
+def test_ipython_plain_text_display_is_the_text_diagram() -> None:
+    drawing = shallow_and_deep()
+    printed: list[str] = []
+    printer = type("Printer", (), {"text": lambda self, text: printed.append(text)})()
+    drawing._repr_pretty_(printer, cycle=False)
+    assert printed == [drawing.to_text()]
+
+
 def test_repr_summarises() -> None:
     assert repr(shallow_and_deep()) == "<Diagram of a, b, c: 5 objects, 1 shared>"
 

@@ -364,6 +364,10 @@ class Diagram:
             raise ValueError(f"cannot save a diagram as {fmt!r}: use one of {known}")
         return path
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's plain-text display (used when SVG is not): the text diagram."""
+        printer.text(self.to_text())
+
     def _repr_svg_(self) -> str | None:
         """SVG for Jupyter; ``None`` (so Jupyter shows the text) when ``dot`` is missing."""
         try:
