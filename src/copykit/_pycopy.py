@@ -98,16 +98,18 @@ def copy(x: Any) -> Any:
     copier = getattr(cls, "__copy__", None)
     if copier is not None:
         return copier(x)
-    rv = _reduce(x, cls, "un(shallow)copyable object of type %s")
+    rv = _reduce(x, cls, "un(shallow)copyable object of type %s", deep=False)
     if isinstance(rv, str):
         return x
     return _reconstruct(x, None, *rv)
 
 
-def _reduce(x: Any, cls: type, error_format: str) -> Any:
+def _reduce(x: Any, cls: type, error_format: str, *, deep: bool) -> Any:
     """Return ``x``'s reduce value the way the copy module asks for it; raises Error if none."""
     reductor = copyreg.dispatch_table.get(cls)
-    if reductor is not None:
+    # The stdlib's copy tests the registered reducer against None, its deepcopy for
+    # truth: a falsy reducer is used by one and skipped by the other.
+    if reductor if deep else reductor is not None:
         return reductor(x)
     reductor = getattr(x, "__reduce_ex__", None)
     if reductor is not None:
@@ -160,7 +162,7 @@ def deepcopy(x: Any, memo: dict[int, Any] | None = None, _memo_checked: bool = F
             if copier is not None:
                 y = copier(memo)
             else:
-                rv = _reduce(x, cls, "un(deep)copyable object of type %s")
+                rv = _reduce(x, cls, "un(deep)copyable object of type %s", deep=True)
                 y = x if isinstance(rv, str) else _reconstruct(x, memo, *rv)
     # An object that is its own copy is not memoised; the original is kept alive
     # (stdlib's _keep_alive, inlined) so that its id cannot be reused meanwhile.
