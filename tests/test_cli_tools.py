@@ -95,6 +95,11 @@ def test_diagram_snippet_error_exits_2(capsys: pytest.CaptureFixture[str]) -> No
     assert (status, out) == (2, "") and "NameError" in err
 
 
+def test_diagram_without_variables_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run_cli(capsys, "diagram", "import os")
+    assert status == 2 and "defines no variables" in err
+
+
 def test_diagram_reads_snippet_from_stdin(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

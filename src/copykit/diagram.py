@@ -523,6 +523,9 @@ def _diagram_command(args: argparse.Namespace, argv: list[str]) -> int:
     except Exception as exc:
         print(f"error: the snippet raised {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
+    if not roots:
+        print("error: the snippet defines no variables to draw", file=sys.stderr)
+        return 2
     drawing = Diagram.of(
         roots, max_depth=args.max_depth, max_items=args.max_items, max_objects=args.max_objects
     )
