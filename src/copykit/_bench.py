@@ -1,10 +1,12 @@
 """``python -m copykit bench``: every implementation timed side by side, in one run.
 
-For each workload the runner first checks that every implementation's result matches the
-stdlib's (same values, same sharing, same independence from the original), then times them
-round-robin: each repeat takes one sample of every implementation, in a rotating order, so
-machine noise hits all alike. It reports medians in microseconds and speedups over stdlib
-(stdlib time / implementation time: above 1 is faster), with geometric means per implementation.
+Each workload runs in a fresh interpreter. There the runner first checks that every
+implementation's result matches the stdlib's (same values, same sharing, same independence from
+the original), then times them round-robin: each repeat takes one sample of every
+implementation, in a rotating order, so machine noise hits all alike. Samples are calibrated to
+last equally long for every implementation and count this thread's CPU time by default. It
+reports medians in microseconds and speedups over stdlib (stdlib time / implementation time:
+above 1 is faster), with geometric means per implementation.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
+import types
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +41,6 @@ COLUMNS = ("stdlib", "python", "c", "copium", "pickle", "yardstick")
 MODULES = {"python": "copykit._pycopy", "c": "copykit._ccopy", "copium": "copium"}
 YARDSTICK_MODULE = "_yardstick"
 YARDSTICK_BUILD = "python benchmarks/yardstick/setup.py build_ext --inplace"
-
 
 TIMERS: dict[str, Callable[[], float]] = {"cpu": time.thread_time, "wall": time.perf_counter}
 
@@ -67,9 +69,9 @@ ATOMIC_TYPES = (
     bytes,
     type,
     range,
-    type(len),
-    type(lambda: None),
-    type(Ellipsis),
+    types.BuiltinFunctionType,
+    types.FunctionType,
+    types.EllipsisType,
 )
 
 
@@ -95,7 +97,7 @@ class Equivalence:
         """None when ``left`` and ``right`` are equivalent, else where and how they differ."""
         if type(left) is not type(right):
             return f"{path}: type {type(left).__name__} != {type(right).__name__}"
-        if isinstance(left, ATOMIC_TYPES):
+        if type(left) in ATOMIC_TYPES:
             return None if _atoms_equal(left, right) else f"{path}: {left!r} != {right!r}"
         pairing = self._pair(left, right)
         if pairing != "new":
@@ -116,11 +118,11 @@ class Equivalence:
             return self._compare_sequences(left, right, path)
         if isinstance(left, dict):
             return self._compare_dicts(left, right, path)
-        if isinstance(left, (set, frozenset)):
-            return None if left == right else f"{path}: sets differ"
-        if hasattr(left, "__dict__") or any(True for _ in _slot_names(type(left))):
-            return self._compare_state(left, right, path)
-        return None if left == right else f"{path}: {left!r} != {right!r}"
+        has_state = hasattr(left, "__dict__") or any(True for _ in _slot_names(type(left)))
+        if not has_state or isinstance(left, (set, frozenset, *ATOMIC_TYPES)):
+            if left != right:  # sets, datetimes, Decimals...; subclasses of atoms by value too
+                return f"{path}: {left!r} != {right!r}"
+        return self._compare_state(left, right, path) if has_state else None
 
     def _compare_sequences(self, left: Any, right: Any, path: str) -> str | None:
         if len(left) != len(right):
