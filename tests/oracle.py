@@ -13,10 +13,10 @@ import copy as stdlib_copy
 import math
 import types
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 Path = str
 
@@ -210,14 +210,15 @@ def children(obj: object) -> list[tuple[Path, object]]:
         return [(".__func__", obj.__func__), (".__self__", obj.__self__)]
     parts: list[tuple[Path, object]] = []
     base = _container_base(obj)
-    if base in (list, tuple):
-        parts.extend((f"[{index}]", item) for index, item in enumerate(obj))  # type: ignore[arg-type]
+    if base in (list, tuple, set, frozenset):
+        label = "[{}]" if base in (list, tuple) else "<member {}>"
+        sequence: Iterable[object] = obj  # type: ignore[assignment]
+        parts.extend((label.format(index), item) for index, item in enumerate(sequence))
     elif base is dict:
-        for index, (key, value) in enumerate(dict.items(obj)):  # type: ignore[arg-type]
+        mapping: dict[object, object] = obj  # type: ignore[assignment]
+        for index, (key, value) in enumerate(dict.items(mapping)):
             parts.append((f"<key {index}>", key))
             parts.append((f"<value {index}>", value))
-    elif base in (set, frozenset):
-        parts.extend((f"<member {index}>", item) for index, item in enumerate(obj))  # type: ignore[arg-type]
     if type(obj) not in CONTAINER_BASES:
         parts.extend(_object_parts(obj))
     return parts
@@ -255,7 +256,8 @@ class Comparator:
             return
         scalar = _scalar_base(expected)
         if scalar is not None:
-            self._check_equal(scalar.__repr__(expected), scalar.__repr__(actual), path)
+            spell = cast("Callable[[object], str]", scalar.__repr__)
+            self._check_equal(spell(expected), spell(actual), path)
         self._compare_children(expected, actual, path)
 
     def _check_originality(self, expected: object, actual: object, path: Path) -> None:

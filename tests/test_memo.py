@@ -195,3 +195,33 @@ def test_memo_after_a_failure_in_reduce_matches_stdlib(impl: ModuleType) -> None
 
     expected, _ = run_both(impl, run, original)
     assert expected.result is not None
+
+
+class Carrier:
+    """Reduces with the atom in its args and in its state."""
+
+    def __init__(self, atom: object) -> None:
+        self.atom = atom
+
+    def __reduce_ex__(self, protocol: int) -> object:
+        return (Carrier, (self.atom,), {"also": self.atom})
+
+
+PLACES: dict[str, Any] = {
+    "list item": lambda atom: [1, atom],
+    "tuple item": lambda atom: (atom, [2]),
+    "dict value": lambda atom: {"k": atom},
+    "dict key": lambda atom: {atom: 1},
+    "instance attribute": lambda atom: Plain(atom),
+    "reduce args and state": lambda atom: Carrier(atom),
+    "bound method self": lambda atom: [atom.__add__] if isinstance(atom, int) else [atom],
+}
+
+
+@pytest.mark.parametrize("place", PLACES.values(), ids=PLACES.keys())
+def test_preseeded_atom_inside_is_replaced(impl: ModuleType, place: Any) -> None:
+    atom = 10**20 + 1
+    original = place(atom)
+    seeded = {id(atom): "seeded atom"}
+    expected, _ = run_both(impl, deepcopy_with_memo(original, seeded), original)
+    assert expected.error is None
