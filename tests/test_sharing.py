@@ -84,6 +84,16 @@ class CountingBuffer(bytearray):
         return super().__reduce_ex__(protocol)
 
 
+class Hostile:
+    def __getattribute__(self, name: str) -> Any:
+        raise RuntimeError(f"no attribute {name} for you")
+
+
+class HostileList(list[Any]):
+    def __getattribute__(self, name: str) -> Any:
+        raise RuntimeError(f"no attribute {name} for you")
+
+
 class BadRepr:
     def __repr__(self) -> str:
         raise ValueError("no repr")
@@ -353,6 +363,16 @@ def test_key_whose_repr_raises_gets_a_fallback_name() -> None:
     key = BadRepr()
     path = shared({key: 1}, {key: 2})[0].path_a
     assert re.fullmatch(r"\.keys\(\)\{<BadRepr instance at 0x[0-9a-f]+>\}", path)
+
+
+def test_hostile_getattribute_object_is_a_leaf() -> None:
+    hostile = Hostile()
+    assert paths(shared({"h": hostile}, [hostile])) == [("['h']", "[0]")]
+
+
+def test_hostile_list_subclass_is_still_walked() -> None:
+    hostile = HostileList([[1]])
+    assert paths(shared(hostile, list.copy(hostile))) == [("[0]", "[0]")]
 
 
 def test_array_is_mutable_leaf() -> None:

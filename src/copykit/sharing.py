@@ -257,20 +257,21 @@ def _has_default_reduce(cls: type) -> bool:
     return reduce_ex is object.__reduce_ex__ and reduce is object.__reduce__
 
 
-def _container_children(obj: object) -> Iterator[Child]:
-    if isinstance(obj, dict):
+def _container_children(obj: Any) -> Iterator[Child]:
+    # issubclass(type(obj), ...), not isinstance: isinstance may consult a __class__ that
+    # a hostile __getattribute__ makes raise.
+    cls = type(obj)
+    if issubclass(cls, dict):
         for key, value in obj.items():
             yield DICT_KEY, key, key
             yield KEY, key, value
-    elif isinstance(obj, (set, frozenset)):
+    elif issubclass(cls, (set, frozenset)):
         for member in obj:
             yield MEMBER, member, member
-    elif isinstance(obj, tuple) and isinstance(
-        fields := getattr(type(obj), "_fields", None), tuple
-    ):
+    elif issubclass(cls, tuple) and isinstance(fields := getattr(cls, "_fields", None), tuple):
         for name, item in zip(fields, obj, strict=False):
             yield ATTR, name, item
-    elif isinstance(obj, (list, tuple, deque)):
+    elif issubclass(cls, (list, tuple, deque)):
         for index, item in enumerate(obj):
             yield INDEX, index, item
 
@@ -338,10 +339,11 @@ def children(obj: object) -> list[Child]:
     Parts of ``__reduce_ex__(4)`` are asked for only when the object keeps its state out of
     sight or customises pickling, and are left out when already reached another way.
     """
-    if type(obj) in _CONTAINER_TYPES:
+    cls = type(obj)
+    if cls in _CONTAINER_TYPES:
         return list(_container_children(obj))
-    if isinstance(obj, types.MethodType):
-        return [(ATTR, "__self__", obj.__self__)]
+    if cls is types.MethodType:  # final: cannot be subclassed
+        return [(ATTR, "__self__", obj.__self__)]  # type: ignore[attr-defined]
     found = list(_container_children(obj))
     found.extend(_attribute_children(obj))
     if _worth_reducing(obj, found):
@@ -353,7 +355,7 @@ def children(obj: object) -> list[Child]:
 
 def _worth_reducing(obj: object, found: list[Child]) -> bool:
     """True when pickling may show references that the attributes did not."""
-    if isinstance(obj, _CONTAINER_TYPES) or _holds_raw_bytes(obj):
+    if issubclass(type(obj), _CONTAINER_TYPES) or _holds_raw_bytes(obj):
         return False
     return not found or not _has_default_reduce(type(obj))
 
