@@ -243,6 +243,16 @@ class Comparator:
     expected_seen: dict[int, Path] = field(default_factory=dict)
     actual_seen: dict[int, Path] = field(default_factory=dict)
     alive: list[object] = field(default_factory=list)
+    # Backtracking over ambiguous set pairings: which option to take at each choice point,
+    # and how many options each choice point met had (see assert_same_copy).
+    script: list[int] = field(default_factory=list)
+    options: list[int] = field(default_factory=list)
+
+    def choose(self, count: int) -> int:
+        """The option to take at the next choice point among ``count`` (0 by default)."""
+        point = len(self.options)
+        self.options.append(count)
+        return self.script[point] if point < len(self.script) else 0
 
     def compare(self, expected: object, actual: object, path: Path) -> None:
         self.alive.extend((expected, actual))
@@ -327,8 +337,13 @@ class Comparator:
     def _pair_members(
         self, expected: set[Any] | frozenset[Any], actual: set[Any] | frozenset[Any], path: Path
     ) -> list[tuple[Any, Any]]:
+        """Pair members: by equal value when hashing finds one, else by structure.
+
+        Members hashed by identity (plain instances) can match several candidates; which
+        pairing is right shows only later (sharing), so that choice is a choice point.
+        """
         by_value = {member: member for member in actual}
-        unmatched = [member for member in actual]
+        unmatched = list(actual)
         pairs: list[tuple[Any, Any]] = []
         for member in expected:
             partner = by_value.get(member, _NO_PARTNER)
@@ -339,19 +354,23 @@ class Comparator:
         return pairs
 
     def _structural_partner(self, member: object, candidates: list[Any], path: Path) -> object:
-        for candidate in candidates:
-            trial = Comparator(
-                self.expected_originals,
-                self.actual_originals,
-                dict(self.expected_seen),
-                dict(self.actual_seen),
-            )
-            try:
-                trial.compare(member, candidate, path + "<member>")
-            except Mismatch:
-                continue
-            return candidate
-        raise _fail(path, f"no member of copykit's set matches {member!r:.80}")
+        matches = [candidate for candidate in candidates if self._matches(member, candidate, path)]
+        if not matches:
+            raise _fail(path, f"no member of copykit's set matches {member!r:.80}")
+        return matches[self.choose(len(matches)) if len(matches) > 1 else 0]
+
+    def _matches(self, member: object, candidate: object, path: Path) -> bool:
+        trial = Comparator(
+            self.expected_originals,
+            self.actual_originals,
+            dict(self.expected_seen),
+            dict(self.actual_seen),
+        )
+        try:
+            trial.compare(member, candidate, path + "<member>")
+        except Mismatch:
+            return False
+        return True
 
 
 _NO_PARTNER = object()
@@ -361,6 +380,18 @@ def _origin_text(origin: Path | None) -> str:
     if origin is None:
         return "a new object"
     return f"the original's object at {origin or '<root>'}"
+
+
+MAX_PAIRING_ATTEMPTS = 500
+
+
+def _next_script(script: list[int], options: list[int]) -> list[int] | None:
+    """The next combination of choices to try (an odometer over ``options``), or None."""
+    taken = (script + [0] * len(options))[: len(options)]
+    for point in reversed(range(len(options))):
+        if taken[point] + 1 < options[point]:
+            return taken[:point] + [taken[point] + 1]
+    return None
 
 
 def assert_same_copy(
@@ -379,9 +410,21 @@ def assert_same_copy(
         actual_originals, keep_actual = expected_originals, keep_expected
     else:
         actual_originals, keep_actual = original_positions(copykit_original)
-    comparator = Comparator(expected_originals, actual_originals)
-    comparator.compare(stdlib_result, copykit_result, "")
-    del keep_expected, keep_actual
+    script: list[int] | None = []
+    first_failure: Mismatch | None = None
+    for _attempt in range(MAX_PAIRING_ATTEMPTS):
+        if script is None:
+            break
+        comparator = Comparator(expected_originals, actual_originals, script=script)
+        try:
+            comparator.compare(stdlib_result, copykit_result, "")
+        except Mismatch as failure:
+            first_failure = first_failure or failure
+            script = _next_script(script, comparator.options)
+        else:
+            return
+    assert first_failure is not None
+    raise first_failure
 
 
 # --- memos -------------------------------------------------------------------------------

@@ -170,3 +170,22 @@ def test_memo_layout_names_keep_alive_and_originals() -> None:
         ("original", "[0]"),
         ("key", "<keep-alive>"),
     ]
+
+
+def twin_members() -> tuple[set[Plain], Plain, Plain]:
+    first, second = Plain(3), Plain(3)
+    return {first, second}, first, second
+
+
+def test_ambiguous_set_pairing_is_resolved_by_later_sharing() -> None:
+    for _ in range(20):  # set order follows ids: try several layouts
+        expected_set, first, second = twin_members()
+        actual_set, third, fourth = twin_members()
+        assert_same_copy(None, (expected_set, [first, second]), (actual_set, [third, fourth]))
+
+
+def test_sharing_difference_after_ambiguous_set_is_caught() -> None:
+    expected_set, first, _ = twin_members()
+    actual_set, third, fourth = twin_members()
+    with pytest.raises(Mismatch, match="sharing differs"):
+        assert_same_copy(None, (expected_set, [first, first]), (actual_set, [third, fourth]))
