@@ -273,3 +273,37 @@ def test_deepcopy_of_node_after_root_with_shared_memo(
         return copies, list(memo.values()), memo_layout(memo, positions)
 
     run_both(impl, with_module(twice), (graph.root, second), recorder)
+
+
+class Exploding:
+    """Fails to deep-copy; placed somewhere in a graph to compare partial memos."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        recorder.record("exploding", len(memo))
+        raise ValueError("cannot copy this one")
+
+
+@st.composite
+def graphs_with_a_failure(draw: st.DrawFn) -> Graph:
+    graph = draw(graphs())
+    targets = [node for node in graph.nodes if _linkable(node)]
+    if not targets:
+        return Graph([graph.root, Exploding()], graph.nodes)
+    link(Exploding(), draw(st.sampled_from(targets)), MAX_LINKS)
+    return graph
+
+
+@property_settings
+@given(graph=graphs_with_a_failure())
+def test_failure_inside_random_graph_leaves_memo_as_stdlib(impl: ModuleType, graph: Graph) -> None:
+    positions = positions_of(graph.root)
+
+    def deepcopy_until_failure(module: Any) -> object:
+        memo: dict[int, Any] = {}
+        try:
+            result = module.deepcopy(graph.root, memo)
+        except ValueError as exc:
+            result = str(exc)
+        return result, list(memo.values()), memo_layout(memo, positions)
+
+    run_both(impl, with_module(deepcopy_until_failure), graph.root, recorder)
