@@ -50,7 +50,8 @@ for stub in "$ROOT"/src/copykit/*.pyi; do
     [[ -f "$stub" ]] && { grep -qx "copykit/$(basename "$stub")" "$WORK/wheel.txt" \
         || fail "wheel lacks $(basename "$stub")"; }
 done
-echo "ok: .pth at the wheel root, py.typed, stubs"
+grep -E '\.(c|h)$' "$WORK/wheel.txt" && fail "wheel ships C sources"
+echo "ok: .pth at the wheel root, py.typed, stubs, no C sources"
 
 step "install the sdist into a fresh venv"
 VPY=$(fresh_venv plain)
