@@ -548,3 +548,50 @@ def test_memo_inside_the_copied_structure(impl: ModuleType) -> None:
 
     expected, _ = run_both(impl, run, first)
     assert expected.result[0] is True
+
+
+class UnhashableMeta(type):
+    """Classes made by this metaclass cannot be hashed: dispatch lookups by type fail."""
+
+    def __eq__(cls, other: object) -> bool:
+        return cls is other
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class UnhashableType(metaclass=UnhashableMeta):
+    def __init__(self) -> None:
+        self.items = [1]
+
+
+class PosingAsInt(type):
+    """Classes made by this metaclass hash and compare equal to int."""
+
+    def __eq__(cls, other: object) -> bool:
+        return other is int or cls is other
+
+    def __hash__(cls) -> int:
+        return hash(int)
+
+
+class LooksLikeInt(metaclass=PosingAsInt):
+    def __init__(self) -> None:
+        self.items = [1]
+
+
+@pytest.mark.parametrize("operation", ["copy", "deepcopy"])
+@pytest.mark.parametrize("where", ["alone", "in a list"])
+def test_object_of_unhashable_type(impl: ModuleType, operation: str, where: str) -> None:
+    instance = UnhashableType()
+    original = instance if where == "alone" else [instance]
+    expected, _ = run_both(impl, lambda module: getattr(module, operation)(original), original)
+    assert isinstance(expected.error, TypeError) or where == "in a list"
+
+
+@pytest.mark.parametrize("operation", ["copy", "deepcopy"])
+@pytest.mark.parametrize("where", ["alone", "in a list"])
+def test_object_whose_type_poses_as_int(impl: ModuleType, operation: str, where: str) -> None:
+    instance = LooksLikeInt()
+    original = instance if where == "alone" else [instance]
+    expected, _ = run_both(impl, lambda module: getattr(module, operation)(original), original)
+    assert expected.error is None
