@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from oracle import HookRecorder, run_both
-from samples import ATOMS, SHALLOW_IMMUTABLES, VALUES, Factory, Plain
+from samples import ATOMS, MORE_STDLIB, SHALLOW_IMMUTABLES, VALUES, Factory, Plain
 
 recorder = HookRecorder()
 
@@ -595,3 +595,9 @@ def test_object_whose_type_poses_as_int(impl: ModuleType, operation: str, where:
     original = instance if where == "alone" else [instance]
     expected, _ = run_both(impl, lambda module: getattr(module, operation)(original), original)
     assert expected.error is None
+
+
+@pytest.mark.parametrize("factory", MORE_STDLIB.values(), ids=MORE_STDLIB.keys())
+def test_other_stdlib_object_deepcopies_as_stdlib(impl: ModuleType, factory: Factory) -> None:
+    original = factory()
+    run_both(impl, lambda module: module.deepcopy([original, original]), [original, original])
