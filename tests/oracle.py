@@ -530,10 +530,43 @@ def run_both(
     Results are compared with ``assert_same_copy(original, ...)``; exceptions by type and
     message; hook calls recorded by ``recorder`` must be the same list.
     """
+    before = fingerprint(original)
     expected = run_side(stdlib_copy, operation, recorder)
+    stdlib_left_it_alone = fingerprint(original) == before
     actual = run_side(impl, operation, recorder)
     assert_same_outcome(original, expected, actual)
+    if stdlib_left_it_alone:
+        assert fingerprint(original) == before, "copykit changed the original; stdlib did not"
     return expected, actual
+
+
+Fingerprint = list[tuple[str, str, object]]
+
+
+def fingerprint(original: object) -> Fingerprint:
+    """Every reachable part of ``original``: path, type, and identity (or value, for atoms).
+
+    Parts that exist only as the result of a reduce call are fresh objects each time, so
+    only their types and values count, not their identities.
+    """
+    first_path: dict[int, Path] = {}
+    alive: list[object] = []
+    prints: Fingerprint = []
+
+    def visit(obj: object, path: Path) -> None:
+        if id(obj) in first_path:
+            prints.append((path, "same as", first_path[id(obj)]))
+            return
+        first_path[id(obj)] = path
+        alive.append(obj)
+        value = repr(obj) if type(obj) in SCALAR_TYPES else None
+        identity = None if "<reduce" in path else id(obj)
+        prints.append((path, type(obj).__qualname__, value if value is not None else identity))
+        for child_path, child in children(obj):
+            visit(child, path + child_path)
+
+    visit(original, "")
+    return prints
 
 
 def assert_same_outcome(
