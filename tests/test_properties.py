@@ -21,7 +21,7 @@ from samples import ATOMS, ListSubclass, Plain, SlotsAndDict, Slotted
 
 recorder = HookRecorder()
 MAX_DEPTH = 3
-MAX_CHILDREN = 3
+MAX_CHILDREN = 4
 MAX_LINKS = 5
 
 # Which module a hook recurses through: set by each side's operation.
@@ -150,8 +150,11 @@ def hashables(draw: st.DrawFn, nodes: list[object]) -> object:
 
 @st.composite
 def values(draw: st.DrawFn, depth: int, nodes: list[object]) -> object:
-    """An atom, or a node of a random kind whose children are drawn recursively."""
-    if depth >= MAX_DEPTH or draw(st.integers(0, 3)) == 0:
+    """An atom, or a node of a random kind whose children are drawn recursively.
+
+    The root is always a node; below it, about one value in three is an atom.
+    """
+    if depth >= MAX_DEPTH or (depth > 0 and draw(st.integers(0, 2)) == 0):
         return draw(atoms)
     kind = draw(st.sampled_from(sorted(NODE_KINDS)))
     count = draw(st.integers(0, MAX_CHILDREN))
