@@ -601,3 +601,22 @@ def test_object_whose_type_poses_as_int(impl: ModuleType, operation: str, where:
 def test_other_stdlib_object_deepcopies_as_stdlib(impl: ModuleType, factory: Factory) -> None:
     original = factory()
     run_both(impl, lambda module: module.deepcopy([original, original]), [original, original])
+
+
+CALLS: dict[str, Any] = {
+    "copy by keyword": lambda module: module.copy(x=[1]),
+    "deepcopy by keyword": lambda module: module.deepcopy(x=[1]),
+    "deepcopy memo by keyword": lambda module: module.deepcopy([1], memo={}),
+    "deepcopy memo None by keyword": lambda module: module.deepcopy([1], memo=None),
+    "copy without argument": lambda module: module.copy(),
+    "deepcopy without argument": lambda module: module.deepcopy(),
+    "copy with two arguments": lambda module: module.copy([1], {}),
+    "deepcopy with four arguments": lambda module: module.deepcopy([1], {}, [], 4),
+    "copy with unknown keyword": lambda module: module.copy([1], depth=2),
+    "deepcopy with unknown keyword": lambda module: module.deepcopy([1], depth=2),
+}
+
+
+@pytest.mark.parametrize("call", CALLS.values(), ids=CALLS.keys())
+def test_calling_convention_matches_stdlib(impl: ModuleType, call: Any) -> None:
+    run_both(impl, call)
