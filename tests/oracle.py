@@ -10,7 +10,6 @@ with an implementation and compares results, or exception types and messages.
 from __future__ import annotations
 
 import copy as stdlib_copy
-import math
 import types
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -42,7 +41,6 @@ LEAF_TYPES: tuple[type, ...] = (
     types.BuiltinMethodType,
     types.ModuleType,
     types.CodeType,
-    types.MethodWrapperType,
     types.WrapperDescriptorType,
     types.MethodDescriptorType,
     types.ClassMethodDescriptorType,
@@ -51,7 +49,6 @@ LEAF_TYPES: tuple[type, ...] = (
     weakref.ReferenceType,
     property,
     range,
-    slice,
     bytearray,
     type,
 )
@@ -587,7 +584,3 @@ def _describe(outcome: Outcome) -> str:
     if outcome.error is None:
         return f"returned {outcome.result!r:.100}"
     return f"raised {type(outcome.error).__name__}: {outcome.error}"
-
-
-def is_nan(value: object) -> bool:
-    return isinstance(value, float) and math.isnan(value)
