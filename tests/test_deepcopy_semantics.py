@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import samples
 from oracle import HookRecorder, run_both
 from samples import ATOMS, MORE_STDLIB, SHALLOW_IMMUTABLES, VALUES, Factory, Plain
 
@@ -620,3 +621,85 @@ CALLS: dict[str, Any] = {
 @pytest.mark.parametrize("call", CALLS.values(), ids=CALLS.keys())
 def test_calling_convention_matches_stdlib(impl: ModuleType, call: Any) -> None:
     run_both(impl, call)
+
+
+class RecordingKey:
+    """A dict key / set member whose hashing and comparing are recorded."""
+
+    def __init__(self, name: str, bucket: int = 0) -> None:
+        self.name = name
+        self.bucket = bucket
+
+    def __hash__(self) -> int:
+        recorder.record("__hash__", self.name)
+        return self.bucket
+
+    def __eq__(self, other: object) -> bool:
+        recorder.record("__eq__", (self.name, getattr(other, "name", None)))
+        return isinstance(other, RecordingKey) and other.name == self.name
+
+
+def colliding_keys() -> list[RecordingKey]:
+    return [RecordingKey(name) for name in ("a", "b", "c")]
+
+
+CONTAINERS_OF_KEYS: dict[str, Any] = {
+    "dict": lambda keys: {key: [index] for index, key in enumerate(keys)},
+    "set": set,
+    "frozenset": frozenset,
+    "dict subclass": lambda keys: samples.DictSubclass((key, 1) for key in keys),
+}
+
+
+@pytest.mark.parametrize("operation", ["copy", "deepcopy"])
+@pytest.mark.parametrize("build", CONTAINERS_OF_KEYS.values(), ids=CONTAINERS_OF_KEYS.keys())
+def test_hash_and_eq_calls_on_keys(impl: ModuleType, build: Any, operation: str) -> None:
+    original = build(colliding_keys())
+    run_both(impl, lambda module: getattr(module, operation)(original), original, recorder)
+    assert recorder.calls or operation == "copy"
+
+
+def test_large_containers_deepcopy_as_stdlib(impl: ModuleType) -> None:
+    shared = [0]
+    items: list[object] = [index if index % 3 else shared for index in range(10_000)]
+    mapping = {index: items[index] for index in range(0, 10_000, 2)}
+    original = [items, mapping, tuple(items), set(range(5_000))]
+    assert_deepcopy_agrees(impl, original)
+
+
+class HookAsProperty:
+    """__deepcopy__ and __reduce_ex__ are properties: reading them runs code."""
+
+    @property
+    def __deepcopy__(self) -> Any:
+        recorder.record("read __deepcopy__", None)
+        return lambda memo: "from the property"
+
+    @property
+    def __copy__(self) -> Any:
+        recorder.record("read __copy__", None)
+        return lambda: "never called: copy reads __copy__ from the class"
+
+
+@pytest.mark.parametrize("operation", ["copy", "deepcopy"])
+def test_hooks_defined_as_properties(impl: ModuleType, operation: str) -> None:
+    original = HookAsProperty()
+    expected, _ = run_both(
+        impl, lambda module: getattr(module, operation)(original), original, recorder
+    )
+    assert expected.error is not None or expected.result == "from the property"
+
+
+class LyingClass(Plain):
+    """Claims to be a list through __class__; the copy module goes by type()."""
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        return list
+
+
+@pytest.mark.parametrize("operation", ["copy", "deepcopy"])
+def test_object_lying_about_its_class(impl: ModuleType, operation: str) -> None:
+    original = LyingClass([1])
+    expected, _ = run_both(impl, lambda module: getattr(module, operation)(original), original)
+    assert type(expected.result) is LyingClass
