@@ -56,11 +56,14 @@ _DEEP_ATOMIC_TYPES = frozenset(
 # Types that copy returns as they are (stdlib's _copy_immutable entries).
 _SHALLOW_IMMUTABLE_TYPES = _DEEP_ATOMIC_TYPES | {tuple, frozenset, slice}
 
-# Marks, in the shallow dispatch table, a type whose copy is the object itself.
-_AS_IS: Any = object()
+
+def _copy_immutable(x: Any) -> Any:
+    return x
+
 
 # Built-in types' shallow copiers: the object itself, or the type's own ``copy``.
-_SHALLOW_DISPATCH: dict[type, Any] = dict.fromkeys(_SHALLOW_IMMUTABLE_TYPES, _AS_IS)
+# The same shape as the stdlib's table, so copying a built-in costs what it costs there.
+_SHALLOW_DISPATCH: dict[type, Any] = dict.fromkeys(_SHALLOW_IMMUTABLE_TYPES, _copy_immutable)
 _SHALLOW_DISPATCH.update(
     {list: list.copy, dict: dict.copy, set: set.copy, bytearray: bytearray.copy}
 )
@@ -88,7 +91,7 @@ def copy(x: Any) -> Any:
     cls = type(x)
     copier = _SHALLOW_DISPATCH.get(cls)
     if copier is not None:
-        return x if copier is _AS_IS else copier(x)
+        return copier(x)
     copier = _STDLIB_COPY_DISPATCH.get(cls)
     if copier:
         return copier(x)
