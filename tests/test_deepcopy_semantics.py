@@ -612,6 +612,7 @@ CALLS: dict[str, Any] = {
     "copy without argument": lambda module: module.copy(),
     "deepcopy without argument": lambda module: module.deepcopy(),
     "copy with two arguments": lambda module: module.copy([1], {}),
+    "deepcopy with three arguments": lambda module: module.deepcopy([1], {}, []),
     "deepcopy with four arguments": lambda module: module.deepcopy([1], {}, [], 4),
     "copy with unknown keyword": lambda module: module.copy([1], depth=2),
     "deepcopy with unknown keyword": lambda module: module.deepcopy([1], depth=2),
