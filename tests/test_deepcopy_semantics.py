@@ -704,3 +704,150 @@ def test_object_lying_about_its_class(impl: ModuleType, operation: str) -> None:
     original = LyingClass([1])
     expected, _ = run_both(impl, lambda module: getattr(module, operation)(original), original)
     assert type(expected.result) is LyingClass
+
+
+class Meddler:
+    """A __deepcopy__ hook that runs ``action(parent, memo)`` on the structure being copied."""
+
+    def __init__(self, parent: Any, action: Any) -> None:
+        self.parent = parent
+        self.action = action
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> str:
+        recorder.record("meddle", len(memo))
+        self.action(self.parent, memo)
+        return "meddled"
+
+
+def shrink_list(parent: list[object], memo: object) -> None:
+    del parent[2:]
+
+
+def replace_later_item(parent: list[object], memo: object) -> None:
+    parent[-1] = ["replaced"]
+
+
+def swap_dict_key(parent: dict[object, object], memo: object) -> None:
+    del parent["last"]
+    parent["other"] = 1
+
+
+def replace_dict_value(parent: dict[object, object], memo: object) -> None:
+    parent["last"] = ["replaced"]
+
+
+def clear_memo(parent: object, memo: dict[int, Any]) -> None:
+    memo.clear()
+
+
+def drop_parent_from_memo(parent: object, memo: dict[int, Any]) -> None:
+    memo.pop(id(parent), None)
+
+
+def spoil_keep_alive(parent: object, memo: dict[int, Any]) -> None:
+    memo[id(memo)] = ("not", "a", "list")
+
+
+def grow_instance_dict(parent: Plain, memo: object) -> None:
+    parent.added = [1]  # type: ignore[attr-defined]
+
+
+def in_list(action: Any) -> Any:
+    def build() -> list[object]:
+        parent: list[object] = [[0]]
+        parent += [Meddler(parent, action), parent, [1], [2]]
+        return parent
+
+    return build
+
+
+def in_dict(action: Any) -> Any:
+    def build() -> dict[object, object]:
+        parent: dict[object, object] = {"first": [0]}
+        parent["hook"] = Meddler(parent, action)
+        parent["self"] = parent
+        parent["last"] = [2]
+        return parent
+
+    return build
+
+
+def in_instance(action: Any) -> Any:
+    def build() -> Plain:
+        parent = Plain()
+        parent.value = [Meddler(parent, action), parent]
+        return parent
+
+    return build
+
+
+MEDDLING: dict[str, Any] = {
+    "list shrinks": in_list(shrink_list),
+    "later list item replaced": in_list(replace_later_item),
+    "dict key swapped": in_dict(swap_dict_key),
+    "dict value replaced": in_dict(replace_dict_value),
+    "memo cleared inside a list": in_list(clear_memo),
+    "memo cleared inside a dict": in_dict(clear_memo),
+    "parent dropped from memo": in_list(drop_parent_from_memo),
+    "keep-alive list spoiled": in_list(spoil_keep_alive),
+    "instance dict grows": in_instance(grow_instance_dict),
+    "instance dropped from memo": in_instance(drop_parent_from_memo),
+}
+
+
+@pytest.mark.parametrize("build", MEDDLING.values(), ids=MEDDLING.keys())
+def test_hook_meddling_during_deepcopy(impl: ModuleType, build: Any) -> None:
+    def run(module: Any) -> object:
+        return module.deepcopy(build())
+
+    expected, _ = run_both(impl, run, None, recorder)
+    assert expected.calls
+
+
+class ReorderingList(list):  # type: ignore[type-arg]
+    """Iterates in reverse: the default reduce takes list items from iter(self)."""
+
+    def __iter__(self) -> Iterator[object]:
+        recorder.record("__iter__", len(self))
+        return reversed(self)
+
+
+class ItemsOverridingDict(dict):  # type: ignore[type-arg]
+    """Overrides items() and __setitem__: the default reduce and rebuild go through them."""
+
+    def items(self) -> Any:
+        recorder.record("items", len(self))
+        return [(key, value) for key, value in dict.items(self) if key != "hidden"]
+
+    def __setitem__(self, key: object, value: object) -> None:
+        recorder.record("__setitem__", key)
+        dict.__setitem__(self, key, value)
+
+
+class AppendingList(list):  # type: ignore[type-arg]
+    def append(self, item: object) -> None:
+        recorder.record("append", item if isinstance(item, int) else type(item).__name__)
+        list.append(self, item)
+
+    def extend(self, items: Any) -> None:
+        recorder.record("extend", None)
+        list.extend(self, items)
+
+
+SUBCLASS_OVERRIDES: dict[str, Any] = {
+    "list subclass overriding __iter__": lambda: ReorderingList([1, [2], 3]),
+    "dict subclass overriding items and __setitem__": lambda: ItemsOverridingDict(
+        a=[1], hidden=2, b=3
+    ),
+    "list subclass overriding append and extend": lambda: AppendingList([1, [2], 3]),
+}
+
+
+@pytest.mark.parametrize("operation", ["copy", "deepcopy"])
+@pytest.mark.parametrize("build", SUBCLASS_OVERRIDES.values(), ids=SUBCLASS_OVERRIDES.keys())
+def test_subclass_overrides_used_by_reduce(impl: ModuleType, build: Any, operation: str) -> None:
+    original = build()
+    expected, _ = run_both(
+        impl, lambda module: getattr(module, operation)(original), original, recorder
+    )
+    assert expected.calls
