@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import copyreg
+import gc
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -850,4 +851,21 @@ def test_subclass_overrides_used_by_reduce(impl: ModuleType, build: Any, operati
     expected, _ = run_both(
         impl, lambda module: getattr(module, operation)(original), original, recorder
     )
+    assert expected.calls
+
+
+class CollectingHook:
+    """Runs the cycle collector mid-copy and records which memo values it tracks."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> str:
+        gc.collect()
+        recorder.record("tracked", [gc.is_tracked(value) for value in memo.values()])
+        return "collected"
+
+
+def test_partial_copies_are_tracked_when_hooks_run(impl: ModuleType) -> None:
+    cycle: list[object] = [[1], {"a": [2]}]
+    cycle.append(cycle)
+    original = [cycle, Plain(cycle), {"k": [cycle, CollectingHook()]}]
+    expected, _ = run_both(impl, lambda module: module.deepcopy(original), original, recorder)
     assert expected.calls
