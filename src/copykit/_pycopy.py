@@ -26,6 +26,8 @@ __all__ = ["Error", "copy", "deepcopy", "replace"]
 
 # A marker no caller can hold: stands for "not in the memo".
 _MISSING: Any = object()
+# Passed by the container loops to deepcopy: "I have looked this object up already".
+_LOOKED_UP: Any = object()
 
 # ---------------------------------------------------------------------------
 # Atomic and immutable types
@@ -127,7 +129,7 @@ def _reduce(x: Any, cls: type, error_format: str, *, deep: bool) -> Any:
 # ---------------------------------------------------------------------------
 
 
-def deepcopy(x: Any, memo: dict[int, Any] | None = None, _memo_checked: bool = False) -> Any:
+def deepcopy(x: Any, memo: dict[int, Any] | None = None, _nil: Any = _MISSING) -> Any:
     """Return a deep copy of ``x``, exactly as ``copy.deepcopy`` does.
 
     ``memo`` is the dictionary of objects already copied (``id(original) -> copy``,
@@ -139,15 +141,16 @@ def deepcopy(x: Any, memo: dict[int, Any] | None = None, _memo_checked: bool = F
     # This is the one recursive entry point, and every path through it uses no more
     # Python frames per level of nesting than the stdlib does, so structures nest as
     # deep here as there before RecursionError. Container loops look their items up
-    # themselves (a memo hit then costs no call) and say so with ``_memo_checked``.
+    # themselves (a memo hit then costs no call) and say so by passing _LOOKED_UP as
+    # ``_nil``, which is otherwise, as in the stdlib, the "not in the memo" marker.
     if memo is None:
         # A fresh memo is empty, so the stdlib's lookup cannot find anything.
         if type(x) in _DEEP_ATOMIC_TYPES:
             return x
         memo = {}
-    elif not _memo_checked:
-        y = memo.get(id(x), _MISSING)
-        if y is not _MISSING:
+    elif _nil is not _LOOKED_UP:
+        y = memo.get(id(x), _nil)
+        if y is not _nil:
             return y
     cls = type(x)
     copier = _DEEPCOPY_DISPATCH.get(cls)
@@ -200,7 +203,7 @@ def _deepcopy_list(x: list[Any], memo: dict[int, Any]) -> list[Any]:
         copied = memo_get(id(item), _MISSING)
         if copied is _MISSING:
             try:
-                copied = deepcopy(item, memo, True)
+                copied = deepcopy(item, memo, _LOOKED_UP)
             except BaseException as exc:
                 _note_failure(exc, _Index(len(y)), item)
                 raise
@@ -219,7 +222,7 @@ def _deepcopy_tuple(x: tuple[Any, ...], memo: dict[int, Any]) -> tuple[Any, ...]
         copied = memo_get(id(item), _MISSING)
         if copied is _MISSING:
             try:
-                copied = deepcopy(item, memo, True)
+                copied = deepcopy(item, memo, _LOOKED_UP)
             except BaseException as exc:
                 _note_failure(exc, _Index(len(copies)), item)
                 raise
@@ -247,7 +250,7 @@ def _deepcopy_dict(x: dict[Any, Any], memo: dict[int, Any]) -> dict[Any, Any]:
             value_copy = memo_get(id(value), _MISSING)
             if value_copy is _MISSING:
                 try:
-                    value_copy = deepcopy(value, memo, True)
+                    value_copy = deepcopy(value, memo, _LOOKED_UP)
                 except BaseException as exc:
                     _note_failure(exc, _Key(key), value)
                     raise
@@ -257,7 +260,7 @@ def _deepcopy_dict(x: dict[Any, Any], memo: dict[int, Any]) -> dict[Any, Any]:
             key_copy = memo_get(id(key), _MISSING)
             if key_copy is _MISSING:
                 try:
-                    key_copy = deepcopy(key, memo, True)
+                    key_copy = deepcopy(key, memo, _LOOKED_UP)
                 except BaseException as exc:
                     _note_failure(exc, _KeyItself(key), key)
                     raise
