@@ -102,26 +102,24 @@ def copy(x: Any) -> Any:
     copier = getattr(cls, "__copy__", None)
     if copier is not None:
         return copier(x)
-    rv = _reduce(x, cls, "un(shallow)copyable object of type %s", deep=False)
+    # The reduce lookup is written out here and in deepcopy, as in the stdlib, where
+    # the two differ in one test: copy uses a registered reducer that is not None,
+    # deepcopy one that is true.
+    reductor = copyreg.dispatch_table.get(cls)
+    if reductor is not None:
+        rv = reductor(x)
+    else:
+        reductor = getattr(x, "__reduce_ex__", None)
+        if reductor is not None:
+            rv = reductor(4)
+        else:
+            reductor = getattr(x, "__reduce__", None)
+            if not reductor:
+                raise Error("un(shallow)copyable object of type %s" % cls)  # noqa: UP031 - str(), as stdlib
+            rv = reductor()
     if isinstance(rv, str):
         return x
     return _reconstruct(x, None, *rv)
-
-
-def _reduce(x: Any, cls: type, error_format: str, *, deep: bool) -> Any:
-    """Return ``x``'s reduce value the way the copy module asks for it; raises Error if none."""
-    registered = copyreg.dispatch_table.get(cls)
-    # The stdlib's copy tests the registered reducer against None, its deepcopy for
-    # truth: a falsy reducer is used by one and skipped by the other.
-    if registered is not None and (bool(registered) if deep else True):
-        return registered(x)
-    reductor = getattr(x, "__reduce_ex__", None)
-    if reductor is not None:
-        return reductor(4)
-    reductor = getattr(x, "__reduce__", None)
-    if reductor:
-        return reductor()
-    raise Error(error_format % cls)
 
 
 # ---------------------------------------------------------------------------
@@ -167,7 +165,18 @@ def deepcopy(x: Any, memo: dict[int, Any] | None = None, _nil: Any = _MISSING) -
             if copier is not None:
                 y = copier(memo)
             else:
-                rv = _reduce(x, cls, "un(deep)copyable object of type %s", deep=True)
+                reductor = copyreg.dispatch_table.get(cls)
+                if reductor:
+                    rv = reductor(x)
+                else:
+                    reductor = getattr(x, "__reduce_ex__", None)
+                    if reductor is not None:
+                        rv = reductor(4)
+                    else:
+                        reductor = getattr(x, "__reduce__", None)
+                        if not reductor:
+                            raise Error("un(deep)copyable object of type %s" % cls)  # noqa: UP031 - str(), as stdlib
+                        rv = reductor()
                 y = x if isinstance(rv, str) else _reconstruct(x, memo, *rv)
     # An object that is its own copy is not memoised; the original is kept alive
     # (stdlib's _keep_alive, inlined) so that its id cannot be reused meanwhile.
