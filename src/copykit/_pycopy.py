@@ -336,7 +336,11 @@ def _reconstruct(
     # the stdlib, so that nesting through reduce costs no extra Python frame.
     deep = memo is not None
     if deep and args:
-        args = _deepcopy_args(args, memo)  # type: ignore[arg-type]
+        if type(args) is tuple and len(args) == 1 and type(args[0]) in _DEEP_ATOMIC_TYPES:
+            # The usual (cls,): an atom is its own copy unless the memo says otherwise.
+            args = [memo.get(id(args[0]), args[0])]  # type: ignore[union-attr]
+        else:
+            args = _deepcopy_args(args, memo)  # type: ignore[arg-type]
     if func is _COPYREG_NEWOBJ and type(args) in (list, tuple) and args:
         # What copyreg.__newobj__(cls, *rest) does, without its Python frame.
         y = args[0].__new__(*args)
@@ -353,6 +357,8 @@ def _reconstruct(
                 raise
         if hasattr(y, "__setstate__"):
             y.__setstate__(state)
+        elif type(state) is dict:
+            y.__dict__.update(state)  # the usual state, without the helper's call
         else:
             _set_dict_and_slot_state(y, state)
     if listiter is not None:
