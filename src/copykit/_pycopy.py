@@ -105,7 +105,7 @@ def copy(x: Any) -> Any:
     # The reduce lookup is written out here and in deepcopy, as in the stdlib, where
     # the two differ in one test: copy uses a registered reducer that is not None,
     # deepcopy one that is true.
-    reductor = copyreg.dispatch_table.get(cls)
+    reductor = _DISPATCH_TABLE.get(cls)
     if reductor is not None:
         rv = reductor(x)
     else:
@@ -165,7 +165,7 @@ def deepcopy(x: Any, memo: dict[int, Any] | None = None, _nil: Any = _MISSING) -
             if copier is not None:
                 y = copier(memo)
             else:
-                reductor = copyreg.dispatch_table.get(cls)
+                reductor = _DISPATCH_TABLE.get(cls)
                 if reductor:
                     rv = reductor(x)
                 else:
@@ -379,6 +379,9 @@ def _reconstruct(
             y[key] = value
     return y
 
+
+# The registry the stdlib's copy module holds: bound at import, as there.
+_DISPATCH_TABLE: dict[type, Any] = copyreg.dispatch_table
 
 # The function object.__reduce_ex__ names as the constructor of plain instances.
 _COPYREG_NEWOBJ = copyreg.__newobj__  # type: ignore[attr-defined]
