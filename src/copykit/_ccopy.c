@@ -253,6 +253,20 @@ is_shallow_immutable(PyTypeObject *tp)
            || tp == &PySlice_Type;
 }
 
+/* getattr(obj, name, None): 1 with *result a new reference when present and not
+   None, 0 when missing or None (as `is not None` tests), -1 with exception set. */
+static inline int
+lookup_not_none(PyObject *obj, PyObject *name, PyObject **result)
+{
+    if (lookup_attr(obj, name, result) < 0) {
+        return -1;
+    }
+    if (*result == Py_None) {
+        Py_CLEAR(*result);
+    }
+    return *result != NULL;
+}
+
 /* ======================================================================== */
 /* Small Python helpers                                                     */
 /* ======================================================================== */
@@ -461,7 +475,7 @@ reduce_object(copy_state *st, PyObject *x, int deep)
     else if (PyErr_Occurred()) {
         return NULL;
     }
-    if (lookup_attr(x, st->s_reduce_ex, &reductor) < 0) {
+    if (lookup_not_none(x, st->s_reduce_ex, &reductor) < 0) {
         return NULL;
     }
     if (reductor != NULL) {
@@ -1465,7 +1479,7 @@ deepcopy_other(DeepCtx *c, PyObject *x)
             return NULL;
         }
     }
-    if (lookup_attr(x, st->s_deepcopy, &copier) < 0) {
+    if (lookup_not_none(x, st->s_deepcopy, &copier) < 0) {
         return NULL;
     }
     if (copier != NULL) {
@@ -1702,7 +1716,7 @@ copy_other(copy_state *st, PyObject *x)
     if (PyType_Check(x)) {
         return Py_NewRef(x);
     }
-    if (lookup_attr((PyObject *)tp, st->s_copy, &copier) < 0) {
+    if (lookup_not_none((PyObject *)tp, st->s_copy, &copier) < 0) {
         return NULL;
     }
     if (copier != NULL) {
