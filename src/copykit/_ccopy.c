@@ -67,6 +67,7 @@ typedef struct {
     PyObject *own_atomic;            /* _pycopy._deepcopy_atomic */
     PyObject *helpers;               /* dict of small Python helpers, made on first use */
     PyObject *enum_deepcopy;         /* enum.Enum.__deepcopy__ once seen, or NULL */
+    PyCFunction identity_cfuncs[3];  /* C __deepcopy__ that return self, once seen */
     PyObject *empty_tuple;
     PyObject *four;
     PyObject *s_deepcopy, *s_copy, *s_reduce_ex, *s_reduce, *s_getstate, *s_setstate;
@@ -1218,11 +1219,45 @@ deepcopy_part(DeepCtx *c, PyObject *item)
     return copy;
 }
 
+/* Are all items of the list atoms (so its deep copy is a plain slice)? */
+static inline int
+list_is_leaf(PyObject *x)
+{
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(x); i++) {
+        if (!is_deep_atomic(Py_TYPE(PyList_GET_ITEM(x, i)))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Are all keys and values of the dict atoms (so its deep copy is dict.copy)? */
+static inline int
+dict_is_leaf(PyObject *x)
+{
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(x, &pos, &key, &value)) {
+        if (!is_deep_atomic(Py_TYPE(value)) || !is_deep_atomic(Py_TYPE(key))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* _deepcopy_list: a new list, memoised before its items are copied. */
 static PyObject *
 deepcopy_list(DeepCtx *c, PyObject *x)
 {
     PyObject *y, *copy;
+    if (c->table != NULL && list_is_leaf(x)) {
+        /* atoms copy to themselves and no Python code can run: one slice does it */
+        y = PyList_GetSlice(x, 0, PyList_GET_SIZE(x));
+        if (y != NULL && memo_set(c, x, y) < 0) {
+            Py_CLEAR(y);
+        }
+        return y;
+    }
     y = PyList_New(PyList_GET_SIZE(x));
     if (y == NULL) {
         return NULL;
@@ -1306,6 +1341,14 @@ deepcopy_dict(DeepCtx *c, PyObject *x)
 {
     PyObject *y, *key, *value, *key_copy = NULL, *value_copy = NULL;
     Py_ssize_t pos = 0, used = PyDict_GET_SIZE(x), remaining = used;
+    if (c->table != NULL && dict_is_leaf(x)) {
+        /* same keys, values and order as inserting each atom, and no code can run */
+        y = PyDict_Copy(x);
+        if (y != NULL && memo_set(c, x, y) < 0) {
+            Py_CLEAR(y);
+        }
+        return y;
+    }
     y = PyDict_New();
     if (y == NULL) {
         return NULL;
@@ -1412,19 +1455,67 @@ deepcopy_registered(DeepCtx *c, PyObject *x, PyObject *copier)
     }
 }
 
-/* Is copier a __deepcopy__ known to return its object untouched (so calling it
-   is unobservable)? Enum members' is. */
+/* Where to find C __deepcopy__ methods that return their object untouched. */
+static const struct { const char *module, *type; } identity_cfunc_homes[3] = {
+    {"decimal", "Decimal"}, {"re", "Pattern"}, {"re", "Match"},
+};
+
+/* Remember the C function behind home[i].__deepcopy__ if its module is loaded. */
+static void
+learn_identity_cfunc(copy_state *st, int i)
+{
+    PyObject *module, *cls, *descr;
+    module = PyDict_GetItemString(PyImport_GetModuleDict(), identity_cfunc_homes[i].module);
+    if (module == NULL) {
+        return;
+    }
+    cls = PyObject_GetAttrString(module, identity_cfunc_homes[i].type);
+    if (cls != NULL && PyType_Check(cls)) {
+        descr = PyDict_GetItemWithError(((PyTypeObject *)cls)->tp_dict, st->s_deepcopy);
+        if (descr != NULL && Py_IS_TYPE(descr, &PyMethodDescr_Type)) {
+            st->identity_cfuncs[i] = ((PyMethodDescrObject *)descr)->d_method->ml_meth;
+        }
+    }
+    Py_XDECREF(cls);
+    PyErr_Clear();
+}
+
+/* Is copier a C __deepcopy__ bound to x that returns x and ignores the memo
+   (Decimal's, re.Pattern's, re.Match's)? */
+static int
+is_identity_cfunc(copy_state *st, PyObject *x, PyObject *copier)
+{
+    PyCFunction meth;
+    if (!PyCFunction_Check(copier) || PyCFunction_GET_SELF(copier) != x) {
+        return 0;
+    }
+    meth = PyCFunction_GET_FUNCTION(copier);
+    for (int i = 0; i < 3; i++) {
+        if (st->identity_cfuncs[i] == NULL) {
+            learn_identity_cfunc(st, i);
+        }
+        if (meth == st->identity_cfuncs[i]) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Is copier a __deepcopy__ known to return its object untouched without looking at
+   the memo (so that not calling it is unobservable)? Enum members', Decimal's, ... */
 static int
 is_identity_hook(copy_state *st, PyObject *x, PyObject *copier)
 {
     PyObject *func;
-    if (!PyMethod_Check(copier) || PyMethod_GET_SELF(copier) != x) {
+    if (!PyMethod_Check(copier)) {
+        return is_identity_cfunc(st, x, copier);
+    }
+    if (PyMethod_GET_SELF(copier) != x) {
         return 0;
     }
     func = PyMethod_GET_FUNCTION(copier);
     if (st->enum_deepcopy == NULL) {
-        PyObject *modules = PyImport_GetModuleDict();
-        PyObject *enum_module = PyDict_GetItemString(modules, "enum");
+        PyObject *enum_module = PyDict_GetItemString(PyImport_GetModuleDict(), "enum");
         PyObject *enum_class, *hook;
         if (enum_module == NULL) {
             return 0;
@@ -1560,7 +1651,12 @@ deepcopy_object(DeepCtx *c, PyObject *x)
         y = deepcopy_other(c, x);
     }
     Py_LeaveRecursiveCall();
-    if (y != NULL && y != x && memo_remember(c, x, y) < 0) {
+    if (y == NULL || y == x) {
+        return y;
+    }
+    /* a private memo already maps a list or dict to its copy: only keep it alive */
+    if (c->table != NULL && (tp == &PyList_Type || tp == &PyDict_Type)
+        ? memo_keep_alive(c, x) < 0 : memo_remember(c, x, y) < 0) {
         Py_CLEAR(y);
     }
     return y;

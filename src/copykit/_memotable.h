@@ -19,7 +19,7 @@
 #include <string.h>
 
 #define MEMO_SMALL_ENTRIES 32
-#define MEMO_SMALL_INDEX 64 /* power of two, at least twice MEMO_SMALL_ENTRIES */
+#define MEMO_SMALL_INDEX 64 /* 2**6, at least twice MEMO_SMALL_ENTRIES */
 
 typedef struct {
     PyObject *key;   /* the original (borrowed) */
@@ -29,6 +29,7 @@ typedef struct {
 typedef struct {
     uint32_t *index;      /* slot -> entry position + 1; 0 marks an empty slot */
     size_t mask;          /* number of slots - 1 */
+    unsigned int shift;   /* 64 - log2(number of slots) */
     MemoEntry *entries;   /* in insertion order */
     Py_ssize_t used;
     Py_ssize_t capacity;
@@ -41,13 +42,12 @@ typedef struct {
     PyObject *small_keep[MEMO_SMALL_ENTRIES];
 } MemoTable;
 
-/* Slot of an address: Fibonacci hashing of the pointer without its alignment bits. */
+/* Slot of an address: Fibonacci hashing, keeping the well-mixed high bits. */
 static inline size_t
 memotable_slot(const MemoTable *t, const PyObject *key)
 {
-    uint64_t h = (uint64_t)(uintptr_t)key >> 4;
-    h *= UINT64_C(0x9E3779B97F4A7C15);
-    return (size_t)(h ^ (h >> 29)) & t->mask;
+    uint64_t h = (uint64_t)(uintptr_t)key * UINT64_C(0x9E3779B97F4A7C15);
+    return (size_t)(h >> t->shift);
 }
 
 /* Prepare an empty table using its inline storage; cannot fail. */
@@ -57,6 +57,7 @@ memotable_init(MemoTable *t)
     memset(t->small_index, 0, sizeof(t->small_index));
     t->index = t->small_index;
     t->mask = MEMO_SMALL_INDEX - 1;
+    t->shift = 64 - 6;
     t->entries = t->small_entries;
     t->used = 0;
     t->capacity = MEMO_SMALL_ENTRIES;
@@ -120,6 +121,7 @@ memotable_grow(MemoTable *t)
     }
     t->index = index;
     t->mask = nslots - 1;
+    t->shift--;
     for (Py_ssize_t e = 0; e < t->used; e++) {
         size_t i = memotable_slot(t, t->entries[e].key);
         while (t->index[i] != 0) {
