@@ -42,13 +42,16 @@
 
 #define PLAN_CACHE_SIZE 256
 #define PLAN_MAX_SLOTS 16
+#define PLAN_GENERAL 0   /* known: always take the general path */
+#define PLAN_REDUCE 1    /* plain instance: reduce and reconstruct done in C */
+#define PLAN_IDENTITY 2  /* immutable type whose C __deepcopy__ returns the object */
 
 /* How plain instances of one type are reduced, learnt once and trusted while the
    type's version tag is unchanged (see "Per-type plans"). */
 typedef struct {
     PyTypeObject *type;    /* borrowed; only compared, the tag proves it is the same */
     unsigned int tag;      /* tp_version_tag when learnt; 0 = empty entry */
-    int usable;            /* 0: this type always takes the general path */
+    int kind;              /* PLAN_GENERAL, PLAN_REDUCE or PLAN_IDENTITY */
     int has_dict;
     PyObject *slotnames;   /* borrowed from the type's __dict__; checked on use */
     Py_ssize_t nslots;
@@ -527,26 +530,39 @@ reconstruct_in_python(DeepCtx *c, copy_state *st, PyObject *x, PyObject *rv)
     return y;
 }
 
-/* The reduce arguments with every element deep-copied (new tuple), or NULL. */
+/* The reduce arguments with every element deep-copied (new reference; args itself
+   when every element is its own copy), or NULL with exception set. */
 static PyObject *
 deepcopy_args(DeepCtx *c, PyObject *args)
 {
     Py_ssize_t n = PyTuple_GET_SIZE(args);
-    PyObject *copies = PyTuple_New(n);
-    if (copies == NULL) {
-        return NULL;
-    }
+    PyObject *copies = NULL;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *arg = PyTuple_GET_ITEM(args, i);
         PyObject *copy = deepcopy_object(c, arg);
         if (copy == NULL) {
             note_failure_at(c->st, "_ReduceArgument", i, arg);
-            Py_DECREF(copies);
+            Py_XDECREF(copies);
             return NULL;
         }
-        PyTuple_SET_ITEM(copies, i, copy);
+        if (copies == NULL && copy != arg) {
+            copies = PyTuple_New(n);
+            if (copies == NULL) {
+                Py_DECREF(copy);
+                return NULL;
+            }
+            for (Py_ssize_t j = 0; j < i; j++) {
+                PyTuple_SET_ITEM(copies, j, Py_NewRef(PyTuple_GET_ITEM(args, j)));
+            }
+        }
+        if (copies != NULL) {
+            PyTuple_SET_ITEM(copies, i, copy);
+        }
+        else {
+            Py_DECREF(copy);
+        }
     }
-    return copies;
+    return copies != NULL ? copies : Py_NewRef(args);
 }
 
 /* Can `cls.__new__(cls, *rest)` be done by calling object.__new__'s C slot directly?
@@ -1108,9 +1124,10 @@ plan_learn(copy_state *st, PyObject *x, PyObject *rv)
                          || (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
 #endif
         ;
-    candidate.usable = plan_type_is_plain(st, tp) && plan_learn_slots(st, tp, &candidate)
-                       && type_tag_valid(tp) && tp->tp_version_tag == candidate.tag
-                       && plan_matches(st, &candidate, x, rv) == 1;
+    candidate.kind = plan_type_is_plain(st, tp) && plan_learn_slots(st, tp, &candidate)
+                     && type_tag_valid(tp) && tp->tp_version_tag == candidate.tag
+                     && plan_matches(st, &candidate, x, rv) == 1
+                     ? PLAN_REDUCE : PLAN_GENERAL;
     PyErr_Clear();
     *plan = candidate;
 }
@@ -1121,7 +1138,7 @@ plan_find(copy_state *st, PyTypeObject *tp, int *known)
 {
     TypePlan *plan = plan_slot(st, tp);
     *known = plan->type == tp && plan->tag == tp->tp_version_tag && type_tag_valid(tp);
-    if (!*known || !plan->usable) {
+    if (!*known || plan->kind == PLAN_GENERAL) {
         return NULL;
     }
     /* __slotnames__ is a list on the class that may be changed in place */
@@ -1420,6 +1437,32 @@ deepcopy_method(DeepCtx *c, PyObject *x)
     return y;
 }
 
+/* deepcopy of an exact set or frozenset: what set.__reduce__ gives, (type(x),
+   (list(x),), None), through _reconstruct, without building the reduce value. The
+   temporary list is copied and memoised exactly as the stdlib does. */
+static PyObject *
+deepcopy_set(DeepCtx *c, PyObject *x)
+{
+    PyObject *items, *items_copy, *y = NULL;
+    items = PySequence_List(x);
+    if (items == NULL) {
+        return NULL;
+    }
+    items_copy = deepcopy_object(c, items);
+    if (items_copy == NULL) {
+        note_failure_at(c->st, "_ReduceArgument", 0, items);
+    }
+    else {
+        y = PyObject_CallOneArg((PyObject *)Py_TYPE(x), items_copy);
+        if (y != NULL && memo_set(c, x, y) < 0) {
+            Py_CLEAR(y);
+        }
+        Py_DECREF(items_copy);
+    }
+    Py_DECREF(items);
+    return y;
+}
+
 /* ======================================================================== */
 /* Deep copy: everything else                                               */
 /* ======================================================================== */
@@ -1537,6 +1580,34 @@ is_identity_hook(copy_state *st, PyObject *x, PyObject *copier)
     return func == st->enum_deepcopy;
 }
 
+/* Remember that instances of tp are their own deep copy when tp is immutable, has no
+   instance dict and its __deepcopy__ (from the type) is the identity C method hook
+   that was just seen. Never fails. */
+static void
+plan_learn_identity(copy_state *st, PyTypeObject *tp, PyObject *hook)
+{
+    PyObject *descr;
+    TypePlan *plan;
+    if (!(tp->tp_flags & Py_TPFLAGS_IMMUTABLETYPE) || tp->tp_dictoffset != 0
+#if PY_VERSION_HEX >= 0x030B0000
+        || (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
+#endif
+        || tp->tp_getattro != PyObject_GenericGetAttr) {
+        return;
+    }
+    descr = _PyType_Lookup(tp, st->s_deepcopy);
+    if (descr == NULL || !Py_IS_TYPE(descr, &PyMethodDescr_Type)
+        || ((PyMethodDescrObject *)descr)->d_method->ml_meth != PyCFunction_GET_FUNCTION(hook)
+        || !type_tag_valid(tp)) {
+        return;
+    }
+    plan = plan_slot(st, tp);
+    memset(plan, 0, sizeof(*plan));
+    plan->type = tp;
+    plan->tag = tp->tp_version_tag;
+    plan->kind = PLAN_IDENTITY;
+}
+
 /* deepcopy's path for types outside its dispatch: registrations, classes,
    __deepcopy__, then reduce. New reference or NULL with exception set. */
 static PyObject *
@@ -1557,8 +1628,19 @@ deepcopy_other(DeepCtx *c, PyObject *x)
     if (PyType_Check(x)) {
         return Py_NewRef(x);
     }
-    plan = c->table != NULL ? plan_find(st, tp, &known) : NULL;
-    if (plan != NULL) {
+    if (tp == &PySet_Type || tp == &PyFrozenSet_Type) {
+        /* no instance attributes, no __deepcopy__: registered reductors aside, the
+           stdlib reduces them with set.__reduce__ */
+        PyObject *reductor = PyDict_GetItemWithError(st->dispatch_table, (PyObject *)tp);
+        if (reductor == NULL) {
+            return PyErr_Occurred() ? NULL : deepcopy_set(c, x);
+        }
+    }
+    plan = plan_find(st, tp, &known);
+    if (plan != NULL && plan->kind == PLAN_IDENTITY) {
+        return Py_NewRef(x);
+    }
+    if (plan != NULL && c->table != NULL) {
         PyObject *reductor = PyDict_GetItemWithError(st->dispatch_table, (PyObject *)tp);
         if (reductor == NULL && !PyErr_Occurred()) {
             y = deepcopy_by_plan(c, plan, x);
@@ -1576,6 +1658,9 @@ deepcopy_other(DeepCtx *c, PyObject *x)
     if (copier != NULL) {
         PyObject *memo;
         if (is_identity_hook(st, x, copier)) {
+            if (!known && PyCFunction_Check(copier)) {
+                plan_learn_identity(st, tp, copier);
+            }
             Py_DECREF(copier);
             return Py_NewRef(x);
         }
