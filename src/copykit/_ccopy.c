@@ -452,6 +452,7 @@ note_failure_at(copy_state *st, const char *kind, Py_ssize_t position, PyObject 
 /* ======================================================================== */
 
 static PyObject *deepcopy_object(DeepCtx *c, PyObject *x);
+static PyObject *deepcopy_fresh(DeepCtx *c, PyObject *x);
 
 /* The reduce value of x as copy/deepcopy obtain it (new reference), or NULL with
    copy.Error (no way to reduce) or the reductor's exception set. */
@@ -993,7 +994,6 @@ plan_type_is_plain(copy_state *st, PyTypeObject *tp)
     PyObject *descr;
     if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) || tp->tp_itemsize != 0
         || tp->tp_getattro != PyObject_GenericGetAttr
-        || tp->tp_setattro != PyObject_GenericSetAttr
         || tp->tp_new != PyBaseObject_Type.tp_new
         || PyType_IsSubtype(tp, &PyType_Type)) {
         return 0;
@@ -1155,6 +1155,75 @@ plan_find(copy_state *st, PyTypeObject *tp, int *known)
     return plan;
 }
 
+/* Store the copied slot values into y's slots as setattr would; 0 or -1. The slot
+   dict is iterated with the checks of the dict iterator. */
+static int
+plan_set_slots(const TypePlan *plan, PyObject *y, PyObject *slots)
+{
+    Py_ssize_t pos = 0, used = PyDict_GET_SIZE(slots), j = 0;
+    PyObject *key, *value;
+    for (;;) {
+        if (PyDict_GET_SIZE(slots) != used) {
+            PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during iteration");
+            return -1;
+        }
+        if (!PyDict_Next(slots, &pos, &key, &value)) {
+            return 0;
+        }
+        for (Py_ssize_t tries = 0; tries < plan->nslots && plan->names[j] != key; tries++) {
+            j = (j + 1) % plan->nslots;
+        }
+        if (plan->names[j] == key && Py_TYPE(y)->tp_setattro == PyObject_GenericSetAttr) {
+            PyObject **slot = (PyObject **)((char *)y + plan->offsets[j]);
+            PyObject *old = *slot;
+            *slot = Py_NewRef(value);
+            Py_XDECREF(old);
+        }
+        else if (PyObject_SetAttr(y, key, value) < 0) {
+            return -1;
+        }
+    }
+}
+
+/* Apply the copied plan state to the fresh y when nothing can have changed since the
+   plan was checked (private memo, same type version): y has no __setstate__ and an
+   empty __dict__. 1 done, 0 not applicable (use set_state), -1 error. */
+static int
+plan_apply_state(DeepCtx *c, const TypePlan *plan, PyObject *y, PyObject *state)
+{
+    PyTypeObject *tp = Py_TYPE(y);
+    PyObject *dictstate = state, *slots = NULL, *dict;
+    int rc;
+    if (c->table == NULL || !type_tag_valid(tp) || tp->tp_version_tag != plan->tag) {
+        return 0;
+    }
+    if (PyTuple_CheckExact(state) && PyTuple_GET_SIZE(state) == 2) {
+        dictstate = PyTuple_GET_ITEM(state, 0);
+        slots = PyTuple_GET_ITEM(state, 1);
+        if (!PyDict_CheckExact(slots)) {
+            return 0;
+        }
+    }
+    if (dictstate != Py_None) {
+        if (!PyDict_CheckExact(dictstate) || !plan->has_dict) {
+            return 0;
+        }
+        dict = PyObject_GenericGetDict(y, NULL);
+        if (dict == NULL) {
+            return -1;
+        }
+        rc = PyDict_Update(dict, dictstate);
+        Py_DECREF(dict);
+        if (rc < 0) {
+            return -1;
+        }
+    }
+    if (slots != NULL && plan_set_slots(plan, y, slots) < 0) {
+        return -1;
+    }
+    return 1;
+}
+
 /* Deep copy of a plain instance by plan: exactly reduce + _reconstruct, without the
    Python calls. Returns a new reference, NULL with exception set, or NULL without an
    exception when x itself does not fit the plan (the caller takes the general path). */
@@ -1183,12 +1252,14 @@ deepcopy_by_plan(DeepCtx *c, const TypePlan *plan, PyObject *x)
         goto error;
     }
     if (state != Py_None) {
+        int applied;
         state_copy = deepcopy_object(c, state);
         if (state_copy == NULL) {
             call_note(st, "_note_state_failure", state, NULL);
             goto error;
         }
-        if (set_state(st, y, state_copy) < 0) {
+        applied = plan_apply_state(c, plan, y, state_copy);
+        if (applied < 0 || (applied == 0 && set_state(st, y, state_copy) < 0)) {
             goto error;
         }
     }
@@ -1222,16 +1293,23 @@ list_append_steal(PyObject *y, PyObject *item)
     return rc;
 }
 
-/* deepcopy of one part of a container: atoms inline while the memo is private. */
+/* deepcopy of one part of a container (borrowed): atoms inline while the memo is
+   private. A part that only its container references cannot be in a private memo:
+   every original there is held by the keep-alive list, its memo value or the walk. */
 static inline PyObject *
 deepcopy_part(DeepCtx *c, PyObject *item)
 {
     PyObject *copy;
-    if (c->table != NULL && is_deep_atomic(Py_TYPE(item))) {
-        return Py_NewRef(item);
+    int fresh = 0;
+    if (c->table != NULL) {
+        PyTypeObject *tp = Py_TYPE(item);
+        if (tp != &PyDict_Type && tp != &PyList_Type && is_deep_atomic(tp)) {
+            return Py_NewRef(item);
+        }
+        fresh = Py_REFCNT(item) == 1;
     }
     Py_INCREF(item);
-    copy = deepcopy_object(c, item);
+    copy = fresh ? deepcopy_fresh(c, item) : deepcopy_object(c, item);
     Py_DECREF(item);
     return copy;
 }
@@ -1691,32 +1769,13 @@ deepcopy_other(DeepCtx *c, PyObject *x)
     return y;
 }
 
-/* deepcopy(x, memo) for one object: new reference, or NULL with exception set. The
-   dispatcher: memo first, then by exact type. */
+/* deepcopy(x, memo) for an object known not to be in the memo: new reference, or NULL
+   with exception set. The dispatcher proper: by exact type, then memoise. */
 static PyObject *
-deepcopy_object(DeepCtx *c, PyObject *x)
+deepcopy_fresh(DeepCtx *c, PyObject *x)
 {
     PyTypeObject *tp = Py_TYPE(x);
     PyObject *y;
-    if (c->table != NULL) {
-        /* a private memo only holds originals whose copy differs: never an atom */
-        if (is_deep_atomic(tp)) {
-            return Py_NewRef(x);
-        }
-        y = memotable_get(c->table, x);
-        if (y != NULL) {
-            return Py_NewRef(y);
-        }
-    }
-    else {
-        int r = memo_lookup(c, x, &y);
-        if (r != 0) {
-            return r > 0 ? y : NULL;
-        }
-        if (is_deep_atomic(tp)) {
-            return Py_NewRef(x);
-        }
-    }
     if (Py_EnterRecursiveCall(" while deep-copying an object")) {
         return NULL;
     }
@@ -1745,6 +1804,34 @@ deepcopy_object(DeepCtx *c, PyObject *x)
         Py_CLEAR(y);
     }
     return y;
+}
+
+/* deepcopy(x, memo) for one object: new reference, or NULL with exception set. The
+   memo first (a private memo never holds an atom: atoms are their own copy). */
+static PyObject *
+deepcopy_object(DeepCtx *c, PyObject *x)
+{
+    PyTypeObject *tp = Py_TYPE(x);
+    PyObject *y;
+    if (c->table != NULL) {
+        if (tp != &PyDict_Type && tp != &PyList_Type && is_deep_atomic(tp)) {
+            return Py_NewRef(x);
+        }
+        y = memotable_get(c->table, x);
+        if (y != NULL) {
+            return Py_NewRef(y);
+        }
+    }
+    else {
+        int r = memo_lookup(c, x, &y);
+        if (r != 0) {
+            return r > 0 ? y : NULL;
+        }
+        if (is_deep_atomic(tp)) {
+            return Py_NewRef(x);
+        }
+    }
+    return deepcopy_fresh(c, x);
 }
 
 /* ======================================================================== */
