@@ -13,6 +13,7 @@ import copy
 import functools
 import gc
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ try:
 except ImportError:  # pragma: no cover - optional
     copium = None
 
-ROUNDS = 15
+ROUNDS = int(os.environ.get("C_QUICK_ROUNDS", "15"))
 SAMPLE_SECONDS = 0.02
 
 

@@ -1345,14 +1345,6 @@ static PyObject *
 deepcopy_list(DeepCtx *c, PyObject *x)
 {
     PyObject *y, *copy;
-    if (c->table != NULL && list_is_leaf(x)) {
-        /* atoms copy to themselves and no Python code can run: one slice does it */
-        y = PyList_GetSlice(x, 0, PyList_GET_SIZE(x));
-        if (y != NULL && memo_set(c, x, y) < 0) {
-            Py_CLEAR(y);
-        }
-        return y;
-    }
     y = PyList_New(PyList_GET_SIZE(x));
     if (y == NULL) {
         return NULL;
@@ -1436,14 +1428,6 @@ deepcopy_dict(DeepCtx *c, PyObject *x)
 {
     PyObject *y, *key, *value, *key_copy = NULL, *value_copy = NULL;
     Py_ssize_t pos = 0, used = PyDict_GET_SIZE(x), remaining = used;
-    if (c->table != NULL && dict_is_leaf(x)) {
-        /* same keys, values and order as inserting each atom, and no code can run */
-        y = PyDict_Copy(x);
-        if (y != NULL && memo_set(c, x, y) < 0) {
-            Py_CLEAR(y);
-        }
-        return y;
-    }
     y = PyDict_New();
     if (y == NULL) {
         return NULL;
@@ -1769,6 +1753,32 @@ deepcopy_other(DeepCtx *c, PyObject *x)
     return y;
 }
 
+/* With a private memo, the deep copy of a list or dict of atoms only (new reference),
+   NULL with exception set, or NULL without one when x has other parts. Atoms copy to
+   themselves and no Python code can run, so one slice or dict.copy does it: same
+   items, same order. The original is memoised and kept alive at once. */
+static PyObject *
+deepcopy_leaf(DeepCtx *c, PyObject *x, PyTypeObject *tp)
+{
+    PyObject *y;
+    if (tp == &PyList_Type) {
+        if (!list_is_leaf(x)) {
+            return NULL;
+        }
+        y = PyList_GetSlice(x, 0, PyList_GET_SIZE(x));
+    }
+    else {
+        if (!dict_is_leaf(x)) {
+            return NULL;
+        }
+        y = PyDict_Copy(x);
+    }
+    if (y != NULL && (memotable_set(c->table, x, y) < 0 || memotable_keep(c->table, x) < 0)) {
+        Py_CLEAR(y);
+    }
+    return y;
+}
+
 /* deepcopy(x, memo) for an object known not to be in the memo: new reference, or NULL
    with exception set. The dispatcher proper: by exact type, then memoise. */
 static PyObject *
@@ -1776,6 +1786,12 @@ deepcopy_fresh(DeepCtx *c, PyObject *x)
 {
     PyTypeObject *tp = Py_TYPE(x);
     PyObject *y;
+    if (c->table != NULL && (tp == &PyList_Type || tp == &PyDict_Type)) {
+        y = deepcopy_leaf(c, x, tp);
+        if (y != NULL || PyErr_Occurred()) {
+            return y;
+        }
+    }
     if (Py_EnterRecursiveCall(" while deep-copying an object")) {
         return NULL;
     }

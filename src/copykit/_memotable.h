@@ -50,11 +50,11 @@ memotable_slot(const MemoTable *t, const PyObject *key)
     return (size_t)(h >> t->shift);
 }
 
-/* Prepare an empty table using its inline storage; cannot fail. */
+/* Prepare an empty table using its inline storage; cannot fail. The inline index is
+   zeroed by the first insertion (most deep copies of atoms never insert). */
 static inline void
 memotable_init(MemoTable *t)
 {
-    memset(t->small_index, 0, sizeof(t->small_index));
     t->index = t->small_index;
     t->mask = MEMO_SMALL_INDEX - 1;
     t->shift = 64 - 6;
@@ -71,7 +71,11 @@ memotable_init(MemoTable *t)
 static inline PyObject *
 memotable_get(const MemoTable *t, const PyObject *key)
 {
-    size_t i = memotable_slot(t, key);
+    size_t i;
+    if (t->used == 0) {
+        return NULL;
+    }
+    i = memotable_slot(t, key);
     for (;;) {
         uint32_t pos = t->index[i];
         if (pos == 0) {
@@ -137,7 +141,11 @@ memotable_grow(MemoTable *t)
 static inline int
 memotable_set(MemoTable *t, PyObject *key, PyObject *value)
 {
-    size_t i = memotable_slot(t, key);
+    size_t i;
+    if (t->used == 0 && t->index == t->small_index) {
+        memset(t->small_index, 0, sizeof(t->small_index));
+    }
+    i = memotable_slot(t, key);
     for (;;) {
         uint32_t pos = t->index[i];
         if (pos == 0) {
@@ -198,7 +206,7 @@ memotable_keep(MemoTable *t, PyObject *original)
 }
 
 /* Release every reference and heap block; the table is empty and reusable after. */
-static void
+static inline void
 memotable_clear(MemoTable *t)
 {
     for (Py_ssize_t e = 0; e < t->used; e++) {
