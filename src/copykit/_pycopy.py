@@ -98,16 +98,18 @@ def copy(x: Any) -> Any:
     copier = getattr(cls, "__copy__", None)
     if copier is not None:
         return copier(x)
-    rv = _reduce(x, cls, "un(shallow)copyable object of type %s")
+    rv = _reduce(x, cls, "un(shallow)copyable object of type %s", deep=False)
     if isinstance(rv, str):
         return x
     return _reconstruct(x, None, *rv)
 
 
-def _reduce(x: Any, cls: type, error_format: str) -> Any:
+def _reduce(x: Any, cls: type, error_format: str, *, deep: bool) -> Any:
     """Return ``x``'s reduce value the way the copy module asks for it; raises Error if none."""
     reductor = copyreg.dispatch_table.get(cls)
-    if reductor is not None:
+    # The stdlib's copy tests the registered reducer against None, its deepcopy for
+    # truth: a falsy reducer is used by one and skipped by the other.
+    if reductor if deep else reductor is not None:
         return reductor(x)
     reductor = getattr(x, "__reduce_ex__", None)
     if reductor is not None:
@@ -123,7 +125,7 @@ def _reduce(x: Any, cls: type, error_format: str) -> Any:
 # ---------------------------------------------------------------------------
 
 
-def deepcopy(x: Any, memo: dict[int, Any] | None = None) -> Any:
+def deepcopy(x: Any, memo: dict[int, Any] | None = None, _memo_checked: bool = False) -> Any:
     """Return a deep copy of ``x``, exactly as ``copy.deepcopy`` does.
 
     ``memo`` is the dictionary of objects already copied (``id(original) -> copy``,
@@ -134,13 +136,14 @@ def deepcopy(x: Any, memo: dict[int, Any] | None = None) -> Any:
     """
     # This is the one recursive entry point, and every path through it uses no more
     # Python frames per level of nesting than the stdlib does, so structures nest as
-    # deep here as there before RecursionError.
+    # deep here as there before RecursionError. Container loops look their items up
+    # themselves (a memo hit then costs no call) and say so with ``_memo_checked``.
     if memo is None:
         # A fresh memo is empty, so the stdlib's lookup cannot find anything.
         if type(x) in _DEEP_ATOMIC_TYPES:
             return x
         memo = {}
-    else:
+    elif not _memo_checked:
         y = memo.get(id(x), _MISSING)
         if y is not _MISSING:
             return y
@@ -159,12 +162,16 @@ def deepcopy(x: Any, memo: dict[int, Any] | None = None) -> Any:
             if copier is not None:
                 y = copier(memo)
             else:
-                rv = _reduce(x, cls, "un(deep)copyable object of type %s")
+                rv = _reduce(x, cls, "un(deep)copyable object of type %s", deep=True)
                 y = x if isinstance(rv, str) else _reconstruct(x, memo, *rv)
-    # An object that is its own copy is not memoised.
+    # An object that is its own copy is not memoised; the original is kept alive
+    # (stdlib's _keep_alive, inlined) so that its id cannot be reused meanwhile.
     if y is not x:
         memo[id(x)] = y
-        _keep_alive(x, memo)
+        try:
+            memo[id(memo)].append(x)
+        except KeyError:
+            memo[id(memo)] = [x]
     return y
 
 
@@ -181,13 +188,12 @@ def _deepcopy_list(x: list[Any], memo: dict[int, Any]) -> list[Any]:
     try:
         for item in x:
             # An atom is its own copy unless the memo says otherwise (a caller may
-            # pre-seed it). Anything else is looked up here too, so a memo hit costs
-            # no call; deepcopy's own lookup of a miss then finds nothing either.
+            # pre-seed it). Anything else is looked up here, so a hit costs no call.
             if type(item) in _DEEP_ATOMIC_TYPES:
                 append(memo_get(id(item), item))
             else:
                 copied = memo_get(id(item), _MISSING)
-                append(deepcopy(item, memo) if copied is _MISSING else copied)
+                append(deepcopy(item, memo, True) if copied is _MISSING else copied)
     except BaseException as exc:
         _note_failure(exc, _Index(len(y)), item)
         raise
@@ -202,13 +208,12 @@ def _deepcopy_tuple(x: tuple[Any, ...], memo: dict[int, Any]) -> tuple[Any, ...]
     try:
         for item in x:
             # An atom is its own copy unless the memo says otherwise (a caller may
-            # pre-seed it). Anything else is looked up here too, so a memo hit costs
-            # no call; deepcopy's own lookup of a miss then finds nothing either.
+            # pre-seed it). Anything else is looked up here, so a hit costs no call.
             if type(item) in _DEEP_ATOMIC_TYPES:
                 append(memo_get(id(item), item))
             else:
                 copied = memo_get(id(item), _MISSING)
-                append(deepcopy(item, memo) if copied is _MISSING else copied)
+                append(deepcopy(item, memo, True) if copied is _MISSING else copied)
     except BaseException as exc:
         _note_failure(exc, _Index(len(copies)), item)
         raise
@@ -238,14 +243,14 @@ def _deepcopy_dict(x: dict[Any, Any], memo: dict[int, Any]) -> dict[Any, Any]:
             else:
                 value_copy = memo_get(id(value), _MISSING)
                 if value_copy is _MISSING:
-                    value_copy = deepcopy(value, memo)
+                    value_copy = deepcopy(value, memo, True)
             failing = "key"
             if type(key) in _DEEP_ATOMIC_TYPES:
                 key_copy = memo_get(id(key), key)
             else:
                 key_copy = memo_get(id(key), _MISSING)
                 if key_copy is _MISSING:
-                    key_copy = deepcopy(key, memo)
+                    key_copy = deepcopy(key, memo, True)
             y[key_copy] = value_copy
     except BaseException as exc:
         if failing == "value":
@@ -289,14 +294,6 @@ _STDLIB_TO_OWN_COPIERS: dict[Any, Any] = {
 }
 
 
-def _keep_alive(x: Any, memo: dict[int, Any]) -> None:
-    """Keep ``x`` alive as long as the memo, since the memo is keyed by ``id(x)``."""
-    try:
-        memo[id(memo)].append(x)
-    except KeyError:
-        memo[id(memo)] = [x]
-
-
 # ---------------------------------------------------------------------------
 # Reduce and reconstruct
 # ---------------------------------------------------------------------------
@@ -318,9 +315,8 @@ def _reconstruct(
     if deep and args:
         args = _deepcopy_args(args, memo)  # type: ignore[arg-type]
     if func is _COPYREG_NEWOBJ and type(args) is list and args:
-        # What copyreg.__newobj__ does, without its Python frame.
-        cls, *rest = args
-        y = cls.__new__(cls, *rest)
+        # What copyreg.__newobj__(cls, *rest) does, without its Python frame.
+        y = args[0].__new__(*args)
     else:
         y = func(*args)
     if deep:
