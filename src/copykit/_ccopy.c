@@ -531,39 +531,28 @@ reconstruct_in_python(DeepCtx *c, copy_state *st, PyObject *x, PyObject *rv)
     return y;
 }
 
-/* The reduce arguments with every element deep-copied (new reference; args itself
-   when every element is its own copy), or NULL with exception set. */
+/* The reduce arguments with every element deep-copied, as a new tuple even when no
+   element changed: func(*args) receives a fresh tuple in the stdlib, and some
+   constructors keep it (operator.itemgetter). NULL with exception set on failure. */
 static PyObject *
 deepcopy_args(DeepCtx *c, PyObject *args)
 {
     Py_ssize_t n = PyTuple_GET_SIZE(args);
-    PyObject *copies = NULL;
+    PyObject *copies = PyTuple_New(n);
+    if (copies == NULL) {
+        return NULL;
+    }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *arg = PyTuple_GET_ITEM(args, i);
         PyObject *copy = deepcopy_object(c, arg);
         if (copy == NULL) {
             note_failure_at(c->st, "_ReduceArgument", i, arg);
-            Py_XDECREF(copies);
+            Py_DECREF(copies);
             return NULL;
         }
-        if (copies == NULL && copy != arg) {
-            copies = PyTuple_New(n);
-            if (copies == NULL) {
-                Py_DECREF(copy);
-                return NULL;
-            }
-            for (Py_ssize_t j = 0; j < i; j++) {
-                PyTuple_SET_ITEM(copies, j, Py_NewRef(PyTuple_GET_ITEM(args, j)));
-            }
-        }
-        if (copies != NULL) {
-            PyTuple_SET_ITEM(copies, i, copy);
-        }
-        else {
-            Py_DECREF(copy);
-        }
+        PyTuple_SET_ITEM(copies, i, copy);
     }
-    return copies != NULL ? copies : Py_NewRef(args);
+    return copies;
 }
 
 /* Can `cls.__new__(cls, *rest)` be done by calling object.__new__'s C slot directly?
@@ -731,11 +720,27 @@ set_state(copy_state *st, PyObject *y, PyObject *state)
     return 0;
 }
 
+/* y.append(item), through the method unless y is an exact list; 0 or -1. */
+static int
+append_item(copy_state *st, PyObject *y, PyObject *item)
+{
+    PyObject *result;
+    if (PyList_CheckExact(y)) {
+        return PyList_Append(y, item);
+    }
+    result = PyObject_CallMethodOneArg(y, st->s_append, item);
+    if (result == NULL) {
+        return -1;
+    }
+    Py_DECREF(result);
+    return 0;
+}
+
 /* for item in listiter: y.append(deepcopy(item) if deep else item); 0 or -1. */
 static int
 reconstruct_list_items(DeepCtx *c, copy_state *st, PyObject *y, PyObject *listiter)
 {
-    PyObject *iterator, *item, *result;
+    PyObject *iterator, *item;
     Py_ssize_t position = 0;
     int rc = -1;
     iterator = PyObject_GetIter(listiter);
@@ -753,18 +758,11 @@ reconstruct_list_items(DeepCtx *c, copy_state *st, PyObject *y, PyObject *listit
             Py_SETREF(item, copy);
             position++;
         }
-        if (PyList_CheckExact(y)) {
-            rc = PyList_Append(y, item);
-        }
-        else {
-            result = PyObject_CallMethodOneArg(y, st->s_append, item);
-            rc = result == NULL ? -1 : 0;
-            Py_XDECREF(result);
-        }
-        Py_DECREF(item);
-        if (rc < 0) {
+        if (append_item(st, y, item) < 0) {
+            Py_DECREF(item);
             goto done;
         }
+        Py_DECREF(item);
     }
     rc = PyErr_Occurred() ? -1 : 0;
 done:
