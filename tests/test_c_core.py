@@ -318,6 +318,27 @@ class Failing:
         raise ValueError("no")
 
 
+class FailingHook:
+    def __deepcopy__(self, memo: Memo) -> object:
+        raise ValueError("no")
+
+
+class ListSubclass(list[object]):
+    pass
+
+
+def test_failure_after_a_copied_reduce_list_item_propagates(ccopy: ModuleType) -> None:
+    original = ListSubclass([[1], FailingHook()])
+    with pytest.raises(ValueError, match="no"):
+        ccopy.deepcopy(original)
+
+
+def test_failure_after_a_copied_reduce_dict_item_propagates(ccopy: ModuleType) -> None:
+    original = collections.OrderedDict(a=[1], b=FailingHook())
+    with pytest.raises(ValueError, match="no"):
+        ccopy.deepcopy(original)
+
+
 def leak_shapes() -> list[object]:
     shared = [1]
     return [
