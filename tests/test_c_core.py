@@ -252,6 +252,26 @@ def test_planned_copy_matches_stdlib_for_many_class_shapes(ccopy: ModuleType) ->
     assert len(original) == 12
 
 
+def test_class_gaining_copy_after_shallow_copies_calls_it(ccopy: ModuleType) -> None:
+    node_class = fresh_class()
+    for _ in range(3):
+        ccopy.copy(node_class([1]))
+    node_class.__copy__ = lambda self: "copied by hook"  # type: ignore[attr-defined]
+    assert ccopy.copy(node_class(1)) == "copied by hook"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: Plain([1]), lambda: Slotted([1], 2), lambda: SlottedChild(1, 2, [3]), Plain],
+    ids=["plain", "slots", "slots child", "empty dict"],
+)
+def test_planned_shallow_copy_matches_stdlib(ccopy: ModuleType, make: Any) -> None:
+    originals = [make() for _ in range(4)]
+    for original in originals:
+        run_both(ccopy, lambda module, obj=original: module.copy(obj), original)
+    assert len(originals) == 4
+
+
 # --- hooks known to return their object -----------------------------------------------------
 
 
@@ -411,6 +431,27 @@ def test_shallow_copies_leak_no_objects(ccopy: ModuleType) -> None:
     before = count_objects()
     run_many(lambda: [ccopy.copy(item) for item in originals])
     assert count_objects() - before < 50
+
+
+def peak_memory(function: Any, value: object) -> int:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        result = function(value)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    del result
+    return peak
+
+
+def test_peak_memory_of_a_large_copy_is_at_most_stdlibs(ccopy: ModuleType) -> None:
+    shared = {"tags": ["a", "b"]}
+    original = [
+        {"id": index, "name": f"item {index}", "values": [index, index + 1.5], "shared": shared}
+        for index in range(5_000)
+    ] + [Plain([index]) for index in range(2_000)]
+    assert peak_memory(ccopy.deepcopy, original) <= peak_memory(copy.deepcopy, original)
 
 
 # --- deep structures and the C stack ----------------------------------------------------------

@@ -52,7 +52,9 @@ typedef struct {
     PyTypeObject *type;    /* borrowed; only compared, the tag proves it is the same */
     unsigned int tag;      /* tp_version_tag when learnt; 0 = empty entry */
     int kind;              /* PLAN_GENERAL, PLAN_REDUCE or PLAN_IDENTITY */
+    unsigned int meta_tag; /* tp_version_tag of the metaclass when learnt */
     int has_dict;
+    int shallow_ok;        /* getattr(cls, "__copy__") finds nothing */
     PyObject *slotnames;   /* borrowed from the type's __dict__; checked on use */
     Py_ssize_t nslots;
     PyObject *names[PLAN_MAX_SLOTS];     /* borrowed: the list's items when learnt */
@@ -1115,8 +1117,14 @@ plan_learn(copy_state *st, PyObject *x, PyObject *rv)
     if (!type_tag_valid(tp)) {
         return;
     }
+    if (!type_tag_valid(Py_TYPE(tp))) {
+        return;
+    }
     candidate.type = tp;
     candidate.tag = tp->tp_version_tag;
+    candidate.meta_tag = Py_TYPE(tp)->tp_version_tag;
+    candidate.shallow_ok = _PyType_Lookup(tp, st->s_copy) == NULL
+                           && _PyType_Lookup(Py_TYPE(tp), st->s_copy) == NULL;
     candidate.has_dict = tp->tp_dictoffset != 0
 #if PY_VERSION_HEX >= 0x030B0000
                          || (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
@@ -1135,7 +1143,8 @@ static inline const TypePlan *
 plan_find(copy_state *st, PyTypeObject *tp, int *known)
 {
     TypePlan *plan = plan_slot(st, tp);
-    *known = plan->type == tp && plan->tag == tp->tp_version_tag && type_tag_valid(tp);
+    *known = plan->type == tp && plan->tag == tp->tp_version_tag && type_tag_valid(tp)
+             && (plan->kind != PLAN_REDUCE || plan->meta_tag == Py_TYPE(tp)->tp_version_tag);
     if (!*known || plan->kind == PLAN_GENERAL) {
         return NULL;
     }
@@ -1269,6 +1278,61 @@ done:
     Py_XDECREF(state);
     Py_XDECREF(state_copy);
     return y;
+}
+
+/* Shallow copy of a plain instance by plan: reduce + _reconstruct(x, None, ...) is
+   y = object.__new__(cls); y.__dict__.update(x.__dict__); setattr for each slot.
+   New reference, NULL with exception set, or NULL without one when x does not fit. */
+static PyObject *
+copy_by_plan(copy_state *st, const TypePlan *plan, PyObject *x)
+{
+    PyTypeObject *tp = Py_TYPE(x);
+    PyObject *dict = NULL, *y = NULL, *ydict;
+    int overrides;
+    dict = instance_dict(x, plan->has_dict);
+    if (dict == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    overrides = instance_dict_overrides(st, dict);
+    if (overrides != 0) {
+        Py_XDECREF(dict);
+        return NULL;  /* error set if overrides < 0 */
+    }
+    y = tp->tp_new(tp, st->empty_tuple, NULL);
+    if (y == NULL) {
+        goto error;
+    }
+#if PY_VERSION_HEX >= 0x030B0000
+    if (dict != NULL && PyDict_GET_SIZE(dict) > 0) {
+#else
+    if (dict != NULL) {
+#endif
+        ydict = PyObject_GenericGetDict(y, NULL);
+        if (ydict == NULL || PyDict_Update(ydict, dict) < 0) {
+            Py_XDECREF(ydict);
+            goto error;
+        }
+        Py_DECREF(ydict);
+    }
+    for (Py_ssize_t i = 0; i < plan->nslots; i++) {
+        PyObject *value = *(PyObject **)((char *)x + plan->offsets[i]);
+        if (value == NULL) {
+            continue;
+        }
+        if (tp->tp_setattro == PyObject_GenericSetAttr) {
+            PyObject **slot = (PyObject **)((char *)y + plan->offsets[i]);
+            Py_XSETREF(*slot, Py_NewRef(value));
+        }
+        else if (PyObject_SetAttr(y, plan->names[i], value) < 0) {
+            goto error;
+        }
+    }
+    Py_XDECREF(dict);
+    return y;
+error:
+    Py_XDECREF(dict);
+    Py_XDECREF(y);
+    return NULL;
 }
 
 /* ======================================================================== */
@@ -1981,7 +2045,8 @@ copy_other(copy_state *st, PyObject *x)
 {
     PyTypeObject *tp = Py_TYPE(x);
     PyObject *copier, *rv, *y;
-    int truth;
+    const TypePlan *plan;
+    int truth, known = 0;
     copier = PyDict_GetItemWithError(st->stdlib_copy_dispatch, (PyObject *)tp);
     if (copier != NULL) {
         Py_INCREF(copier);
@@ -1998,6 +2063,19 @@ copy_other(copy_state *st, PyObject *x)
     if (PyType_Check(x)) {
         return Py_NewRef(x);
     }
+    plan = plan_find(st, tp, &known);
+    if (plan != NULL && plan->kind == PLAN_REDUCE && plan->shallow_ok) {
+        PyObject *reductor = PyDict_GetItemWithError(st->dispatch_table, (PyObject *)tp);
+        if (reductor == NULL && !PyErr_Occurred()) {
+            y = copy_by_plan(st, plan, x);
+            if (y != NULL || PyErr_Occurred()) {
+                return y;
+            }
+        }
+        else if (reductor == NULL) {
+            return NULL;
+        }
+    }
     if (lookup_not_none((PyObject *)tp, st->s_copy, &copier) < 0) {
         return NULL;
     }
@@ -2013,6 +2091,9 @@ copy_other(copy_state *st, PyObject *x)
     if (PyUnicode_Check(rv)) {
         Py_DECREF(rv);
         return Py_NewRef(x);
+    }
+    if (!known) {
+        plan_learn(st, x, rv);
     }
     y = reconstruct(NULL, st, x, rv);
     Py_DECREF(rv);
