@@ -454,6 +454,87 @@ def test_peak_memory_of_a_large_copy_is_at_most_stdlibs(ccopy: ModuleType) -> No
     assert peak_memory(ccopy.deepcopy, original) <= peak_memory(copy.deepcopy, original)
 
 
+def tracking_flags(obj: object, seen: set[int] | None = None) -> list[tuple[str, bool]]:
+    """gc.is_tracked for every container and instance reachable from obj, in walk order."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen or type(obj) in (int, str, float, bool, type(None)):
+        return []
+    seen.add(id(obj))
+    flags = [(type(obj).__name__, gc.is_tracked(obj))]
+    if isinstance(obj, (list, tuple)):
+        parts: list[object] = list(obj)
+    elif isinstance(obj, dict):
+        parts = [*obj.keys(), *obj.values()]
+    elif hasattr(obj, "__dict__"):
+        parts = [vars(obj)]
+    else:
+        parts = [getattr(obj, name) for name in getattr(obj, "__slots__", ()) if hasattr(obj, name)]
+    for part in parts:
+        flags.extend(tracking_flags(part, seen))
+    return flags
+
+
+class StateUpdater:
+    """Reduced to its __dict__; __setstate__ merges the copied state into its own."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (StateUpdater, (None,), self.__dict__)
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+
+
+def tracked_shapes() -> list[object]:
+    shared = [1]
+    return [
+        shared,
+        {"atoms": 1},
+        {"nested": [2]},
+        (shared, 3),
+        (1, 2),
+        Plain([4]),
+        Plain({"atoms only": 1}),
+        Slotted(shared, {"k": [5]}),
+        SlotsAndDict({"x": 1}, [2]),
+        StateUpdater({"inner": [6]}),
+        StateUpdater({"atoms": 7}),
+        collections.OrderedDict(a={"b": [8]}),
+        [[], {}],
+    ]
+
+
+def test_copies_are_tracked_by_the_collector_as_stdlibs(ccopy: ModuleType) -> None:
+    original = tracked_shapes()
+    assert tracking_flags(ccopy.deepcopy(original)) == tracking_flags(copy.deepcopy(original))
+
+
+def test_cycles_through_reduced_copies_are_collected(ccopy: ModuleType) -> None:
+    def make() -> object:
+        node = StateUpdater(None)
+        node.value = {"back": node, "list": [node]}
+        holder = Plain(None)
+        holder.value = {"node": node, "self": holder}
+        return [node, holder, tracked_shapes()]
+
+    original = make()
+    run_many(lambda: ccopy.deepcopy(original), 50)
+    before = count_objects()
+    run_many(lambda: ccopy.deepcopy(original), 500)
+    assert count_objects() - before < 50
+
+
+def test_cyclic_copies_are_collected(ccopy: ModuleType) -> None:
+    node = Plain(None)
+    node.value = [node, {"self": node}]
+    run_many(lambda: ccopy.deepcopy(node), 50)
+    before = count_objects()
+    run_many(lambda: ccopy.deepcopy(node), 500)
+    assert count_objects() - before < 50
+
+
 # --- deep structures and the C stack ----------------------------------------------------------
 
 

@@ -225,6 +225,16 @@ memo_keep_alive(DeepCtx *c, PyObject *x)
     return rc;
 }
 
+/* Before code other than this module's may reach the copies made so far: give the
+   collector back what the private memo untracked (see memotable_untrack). */
+static inline void
+memo_settle(DeepCtx *c)
+{
+    if (c->table != NULL) {
+        memotable_settle(c->table);
+    }
+}
+
 /* memo[id(x)] = y and keep x alive, as deepcopy does for every y that is not x. */
 static inline int
 memo_remember(DeepCtx *c, PyObject *x, PyObject *y)
@@ -760,6 +770,9 @@ reconstruct_list_items(DeepCtx *c, copy_state *st, PyObject *y, PyObject *listit
             Py_SETREF(item, copy);
             position++;
         }
+        if (c != NULL) {
+            memo_settle(c);
+        }
         if (append_item(st, y, item) < 0) {
             Py_DECREF(item);
             goto done;
@@ -808,8 +821,11 @@ reconstruct_dict_items(DeepCtx *c, copy_state *st, PyObject *y, PyObject *dictit
             goto done;
         }
         Py_CLEAR(item);
-        if (c != NULL && deepcopy_dict_item(c, &key, &value) < 0) {
-            goto done;
+        if (c != NULL) {
+            if (deepcopy_dict_item(c, &key, &value) < 0) {
+                goto done;
+            }
+            memo_settle(c);
         }
         if (PyObject_SetItem(y, key, value) < 0) {
             goto done;
@@ -853,6 +869,9 @@ reconstruct(DeepCtx *c, copy_state *st, PyObject *x, PyObject *rv)
     if (newargs == NULL) {
         goto error;
     }
+    if (c != NULL) {
+        memo_settle(c);
+    }
     y = call_constructor(st, func, newargs);
     if (y == NULL) {
         goto error;
@@ -867,10 +886,14 @@ reconstruct(DeepCtx *c, copy_state *st, PyObject *x, PyObject *rv)
                 call_note(st, "_note_state_failure", state, NULL);
                 goto error;
             }
+            memo_settle(c);
         }
         if (set_state(st, y, state_copy != NULL ? state_copy : state) < 0) {
             goto error;
         }
+    }
+    if (c != NULL) {
+        memo_settle(c);  /* copies reach y's own methods below */
     }
     if (listiter != Py_None && reconstruct_list_items(c, st, y, listiter) < 0) {
         goto error;
@@ -1196,7 +1219,8 @@ plan_set_slots(const TypePlan *plan, PyObject *y, PyObject *slots)
    plan was checked (private memo, same type version): y has no __setstate__ and an
    empty __dict__. 1 done, 0 not applicable (use set_state), -1 error. */
 static int
-plan_apply_state(DeepCtx *c, const TypePlan *plan, PyObject *y, PyObject *state)
+plan_apply_state(DeepCtx *c, const TypePlan *plan, PyObject *y, PyObject *state,
+                 PyObject *dict_original)
 {
     PyTypeObject *tp = Py_TYPE(y);
     PyObject *dictstate = state, *slots = NULL, *dict;
@@ -1219,6 +1243,8 @@ plan_apply_state(DeepCtx *c, const TypePlan *plan, PyObject *y, PyObject *state)
         if (dict == NULL) {
             return -1;
         }
+        /* the update clones the source's tracking into y's dict: track it first */
+        memotable_retrack_key(c->table, dict_original);
         rc = PyDict_Update(dict, dictstate);
         Py_DECREF(dict);
         if (rc < 0) {
@@ -1258,6 +1284,7 @@ deepcopy_by_plan(DeepCtx *c, const TypePlan *plan, PyObject *x)
     if (y == NULL || memo_set(c, x, y) < 0) {
         goto error;
     }
+    memotable_untrack(c->table, c->table->used - 1);
     if (state != Py_None) {
         int applied;
         state_copy = deepcopy_object(c, state);
@@ -1265,8 +1292,12 @@ deepcopy_by_plan(DeepCtx *c, const TypePlan *plan, PyObject *x)
             call_note(st, "_note_state_failure", state, NULL);
             goto error;
         }
-        applied = plan_apply_state(c, plan, y, state_copy);
-        if (applied < 0 || (applied == 0 && set_state(st, y, state_copy) < 0)) {
+        applied = plan_apply_state(c, plan, y, state_copy, dict);
+        if (applied == 0) {
+            memo_settle(c);
+            applied = set_state(st, y, state_copy) < 0 ? -1 : 1;
+        }
+        if (applied < 0) {
             goto error;
         }
     }
@@ -1416,6 +1447,9 @@ deepcopy_list(DeepCtx *c, PyObject *x)
         Py_DECREF(y);
         return NULL;
     }
+    if (c->table != NULL) {
+        memotable_untrack(c->table, c->table->used - 1);
+    }
     Py_INCREF(x);
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(x); i++) {
         PyObject *item = PyList_GET_ITEM(x, i);
@@ -1490,6 +1524,8 @@ deepcopy_dict(DeepCtx *c, PyObject *x)
 {
     PyObject *y, *key, *value, *key_copy = NULL, *value_copy = NULL;
     Py_ssize_t pos = 0, used = PyDict_GET_SIZE(x), remaining = used;
+    MemoTable *table = c->table;
+    Py_ssize_t entry = table != NULL ? table->used : -1;
     y = PyDict_New();
     if (y == NULL) {
         return NULL;
@@ -1529,6 +1565,9 @@ deepcopy_dict(DeepCtx *c, PyObject *x)
         Py_DECREF(value);
     }
     Py_DECREF(x);
+    if (table != NULL && c->table == table) {
+        memotable_untrack(table, entry);  /* complete, and no foreign code can reach it */
+    }
     return y;
 item_error:
     Py_XDECREF(key_copy);
@@ -1776,6 +1815,7 @@ deepcopy_other(DeepCtx *c, PyObject *x)
             return NULL;
         }
     }
+    memo_settle(c);  /* hooks and reductors run from here on */
     if (lookup_not_none(x, st->s_deepcopy, &copier) < 0) {
         return NULL;
     }
@@ -1838,6 +1878,9 @@ deepcopy_leaf(DeepCtx *c, PyObject *x, PyTypeObject *tp)
     if (y != NULL && (memotable_set(c->table, x, y) < 0 || memotable_keep(c->table, x) < 0)) {
         Py_CLEAR(y);
     }
+    if (y != NULL) {
+        memotable_untrack(c->table, c->table->used - 1);
+    }
     return y;
 }
 
@@ -1880,6 +1923,10 @@ deepcopy_fresh(DeepCtx *c, PyObject *x)
     if (c->table != NULL && (tp == &PyList_Type || tp == &PyDict_Type)
         ? memo_keep_alive(c, x) < 0 : memo_remember(c, x, y) < 0) {
         Py_CLEAR(y);
+    }
+    else if (tp == &PyTuple_Type && c->table != NULL
+             && memoentry_key(&c->table->entries[c->table->used - 1]) == x) {
+        memotable_untrack(c->table, c->table->used - 1);
     }
     return y;
 }

@@ -21,10 +21,24 @@
 #define MEMO_SMALL_ENTRIES 32
 #define MEMO_SMALL_INDEX 64 /* 2**6, at least twice MEMO_SMALL_ENTRIES */
 
+/* The low bit of an entry's key marks a value this table took off the garbage
+   collector's lists (see memotable_untrack): a copy under construction that no Python
+   code can reach need not be traversed by every collection the copy triggers. Only
+   lists, tuples and plain instances are untracked: a dict copied or merged from an
+   untracked dict would stay untracked itself (dict.copy and dict.update clone the
+   source's tracking), hiding its cycles from the collector for good. */
+#define MEMO_UNTRACKED ((uintptr_t)1)
+
 typedef struct {
-    PyObject *key;   /* the original (borrowed) */
+    uintptr_t key;   /* the original's address (borrowed), low bit MEMO_UNTRACKED */
     PyObject *value; /* its copy (strong) */
 } MemoEntry;
+
+static inline PyObject *
+memoentry_key(const MemoEntry *entry)
+{
+    return (PyObject *)(entry->key & ~MEMO_UNTRACKED);
+}
 
 typedef struct {
     uint32_t *index;      /* slot -> entry position + 1; 0 marks an empty slot */
@@ -37,6 +51,7 @@ typedef struct {
     Py_ssize_t nkeep;
     Py_ssize_t keepcap;
     Py_ssize_t keep_pos;  /* entries present when the first original was kept, or -1 */
+    Py_ssize_t settled;   /* entries below this were tracked again and stay tracked */
     uint32_t small_index[MEMO_SMALL_INDEX];
     MemoEntry small_entries[MEMO_SMALL_ENTRIES];
     PyObject *small_keep[MEMO_SMALL_ENTRIES];
@@ -65,6 +80,7 @@ memotable_init(MemoTable *t)
     t->nkeep = 0;
     t->keepcap = MEMO_SMALL_ENTRIES;
     t->keep_pos = -1;
+    t->settled = 0;
 }
 
 /* The copy remembered for key (borrowed), or NULL; never sets an exception. */
@@ -81,7 +97,7 @@ memotable_get(const MemoTable *t, const PyObject *key)
         if (pos == 0) {
             return NULL;
         }
-        if (t->entries[pos - 1].key == key) {
+        if (memoentry_key(&t->entries[pos - 1]) == key) {
             return t->entries[pos - 1].value;
         }
         i = (i + 1) & t->mask;
@@ -127,13 +143,82 @@ memotable_grow(MemoTable *t)
     t->mask = nslots - 1;
     t->shift--;
     for (Py_ssize_t e = 0; e < t->used; e++) {
-        size_t i = memotable_slot(t, t->entries[e].key);
+        size_t i = memotable_slot(t, memoentry_key(&t->entries[e]));
         while (t->index[i] != 0) {
             i = (i + 1) & t->mask;
         }
         t->index[i] = (uint32_t)(e + 1);
     }
     return 0;
+}
+
+/* Give an untracked value back to the garbage collector and clear the mark. */
+static inline void
+memotable_retrack(MemoEntry *entry)
+{
+    if (entry->key & MEMO_UNTRACKED) {
+        entry->key &= ~MEMO_UNTRACKED;
+        if (!PyObject_GC_IsTracked(entry->value)) {
+            PyObject_GC_Track(entry->value);
+        }
+    }
+}
+
+/* Untrack the value of entry position e if the collector tracks it; it is tracked
+   again before any code but ours can reach it (memotable_settle), and when the table
+   is cleared. */
+static inline void
+memotable_untrack(MemoTable *t, Py_ssize_t e)
+{
+    MemoEntry *entry = &t->entries[e];
+    if (e >= t->settled && !(entry->key & MEMO_UNTRACKED)
+        && PyObject_GC_IsTracked(entry->value)) {
+        PyObject_GC_UnTrack(entry->value);
+        entry->key |= MEMO_UNTRACKED;
+    }
+}
+
+/* Track again every value the table untracked. */
+static void
+memotable_retrack_all(MemoTable *t)
+{
+    for (Py_ssize_t e = 0; e < t->used; e++) {
+        memotable_retrack(&t->entries[e]);
+    }
+    t->settled = t->used;
+}
+
+/* Before foreign code runs: track again what was untracked since the last time, and
+   untrack nothing memoised so far from now on (amortised linear). */
+static inline void
+memotable_settle(MemoTable *t)
+{
+    for (Py_ssize_t e = t->settled; e < t->used; e++) {
+        memotable_retrack(&t->entries[e]);
+    }
+    t->settled = t->used;
+}
+
+/* Track again the value memoised for key, if the table untracked it. */
+static void
+memotable_retrack_key(MemoTable *t, const PyObject *key)
+{
+    size_t i;
+    if (t->used == 0) {
+        return;
+    }
+    i = memotable_slot(t, key);
+    for (;;) {
+        uint32_t pos = t->index[i];
+        if (pos == 0) {
+            return;
+        }
+        if (memoentry_key(&t->entries[pos - 1]) == key) {
+            memotable_retrack(&t->entries[pos - 1]);
+            return;
+        }
+        i = (i + 1) & t->mask;
+    }
 }
 
 /* memo[key] = value (value is not stolen); 0, or -1 with MemoryError set.
@@ -151,8 +236,11 @@ memotable_set(MemoTable *t, PyObject *key, PyObject *value)
         if (pos == 0) {
             break;
         }
-        if (t->entries[pos - 1].key == key) {
+        if (memoentry_key(&t->entries[pos - 1]) == key) {
             PyObject *old = t->entries[pos - 1].value;
+            if (old != value) {
+                memotable_retrack(&t->entries[pos - 1]);
+            }
             t->entries[pos - 1].value = Py_NewRef(value);
             Py_DECREF(old);
             return 0;
@@ -168,7 +256,7 @@ memotable_set(MemoTable *t, PyObject *key, PyObject *value)
             i = (i + 1) & t->mask;
         }
     }
-    t->entries[t->used].key = key;
+    t->entries[t->used].key = (uintptr_t)key;
     t->entries[t->used].value = Py_NewRef(value);
     t->used++;
     t->index[i] = (uint32_t)t->used;
@@ -209,6 +297,7 @@ memotable_keep(MemoTable *t, PyObject *original)
 static inline void
 memotable_clear(MemoTable *t)
 {
+    memotable_retrack_all(t);
     for (Py_ssize_t e = 0; e < t->used; e++) {
         Py_DECREF(t->entries[e].value);
     }
@@ -252,10 +341,12 @@ done:
 }
 
 /* A new dict with exactly the contents and order the stdlib memo would have, or NULL
-   with an exception set. The table is left untouched (the caller clears it). */
+   with an exception set. Every value is tracked again first: Python code may now
+   reach it. The table keeps its references (the caller clears it). */
 static PyObject *
-memotable_to_dict(const MemoTable *t)
+memotable_to_dict(MemoTable *t)
 {
+    memotable_retrack_all(t);
     PyObject *dict = PyDict_New();
     if (dict == NULL) {
         return NULL;
@@ -269,7 +360,7 @@ memotable_to_dict(const MemoTable *t)
         if (e == t->used) {
             break;
         }
-        key = PyLong_FromVoidPtr(t->entries[e].key);
+        key = PyLong_FromVoidPtr(memoentry_key(&t->entries[e]));
         if (key == NULL) {
             goto error;
         }
