@@ -229,6 +229,42 @@ def test_registered_reductor_is_honoured_on_planned_class(ccopy: ModuleType) -> 
         del copy_registry[node_class]
 
 
+def test_copier_registered_in_copy_module_after_copies_is_used(ccopy: ModuleType) -> None:
+    node_class = fresh_class()
+    ccopy.deepcopy([node_class(1) for _ in range(3)])
+    registry = copy._deepcopy_dispatch  # type: ignore[attr-defined]
+    registry[node_class] = lambda obj, memo: "registered"
+    try:
+        assert ccopy.deepcopy([node_class(1)]) == ["registered"]
+    finally:
+        del registry[node_class]
+
+
+def test_registry_swapping_one_entry_for_another_is_seen(ccopy: ModuleType) -> None:
+    node_class = fresh_class()
+    ccopy.deepcopy([node_class(1) for _ in range(3)])
+    registry = copy._deepcopy_dispatch  # type: ignore[attr-defined]
+    removed = registry.pop(property)
+    registry[node_class] = lambda obj, memo: "registered"
+    try:
+        assert ccopy.deepcopy(node_class(1)) == "registered"
+    finally:
+        del registry[node_class]
+        registry[property] = removed
+
+
+def test_shallow_copier_registered_after_copies_is_used(ccopy: ModuleType) -> None:
+    node_class = fresh_class()
+    for _ in range(3):
+        ccopy.copy(node_class(1))
+    registry = copy._copy_dispatch  # type: ignore[attr-defined]
+    registry[node_class] = lambda obj: "registered"
+    try:
+        assert ccopy.copy(node_class(1)) == "registered"
+    finally:
+        del registry[node_class]
+
+
 def test_slotnames_changed_in_place_is_honoured(ccopy: ModuleType) -> None:
     class Pair:
         __slots__ = ("left", "right")

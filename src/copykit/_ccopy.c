@@ -55,6 +55,7 @@ typedef struct {
     unsigned int meta_tag; /* tp_version_tag of the metaclass when learnt */
     int has_dict;
     int shallow_ok;        /* getattr(cls, "__copy__") finds nothing */
+    uint64_t table_version; /* copyreg.dispatch_table version last seen without tp */
     PyObject *slotnames;   /* borrowed from the type's __dict__; checked on use */
     Py_ssize_t nslots;
     PyObject *names[PLAN_MAX_SLOTS];     /* borrowed: the list's items when learnt */
@@ -79,6 +80,9 @@ typedef struct {
     PyObject *s_dict, *s_update, *s_append, *s_items, *s_new, *s_slotnames;
     PyObject *s_getnewargs, *s_getnewargs_ex, *s_self;
     getter dict_getter;              /* the getter of a plain class's __dict__ */
+    uint64_t deep_registry_version;  /* copy._deepcopy_dispatch version while it only
+                                        holds built-in types (0: not known to) */
+    uint64_t copy_registry_version;  /* the same for copy._copy_dispatch */
     PyObject *object_reduce_ex, *object_reduce, *object_getstate; /* borrowed from object */
     TypePlan plans[PLAN_CACHE_SIZE];
 } copy_state;
@@ -87,6 +91,30 @@ static inline copy_state *
 get_state(PyObject *module)
 {
     return (copy_state *)PyModule_GetState(module);
+}
+
+/* A dict's version tag: it changes on every modification. Deprecated for Python code
+   since 3.12 but still maintained by the interpreter through 3.13. */
+static inline uint64_t
+dict_version(PyObject *dict)
+{
+    uint64_t version;
+_Py_COMP_DIAG_PUSH
+_Py_COMP_DIAG_IGNORE_DEPR_DECLS
+    version = ((PyDictObject *)dict)->ma_version_tag;
+_Py_COMP_DIAG_POP
+    return version;
+}
+
+/* registry.get(tp) (borrowed, NULL if absent or on error), skipped while the registry
+   is unchanged since it was seen holding only built-in types that never get here. */
+static inline PyObject *
+registry_lookup(PyObject *registry, uint64_t pristine, PyTypeObject *tp)
+{
+    if (pristine != 0 && dict_version(registry) == pristine) {
+        return NULL;
+    }
+    return PyDict_GetItemWithError(registry, (PyObject *)tp);
 }
 
 /* ======================================================================== */
@@ -1161,8 +1189,25 @@ plan_learn(copy_state *st, PyObject *x, PyObject *rv)
     *plan = candidate;
 }
 
+/* copyreg.dispatch_table.get(type) for a planned type (borrowed, NULL if absent or on
+   error), looked up again only when the table changed since the type was last missing. */
+static inline PyObject *
+plan_reductor(copy_state *st, TypePlan *plan)
+{
+    uint64_t version = dict_version(st->dispatch_table);
+    PyObject *reductor;
+    if (plan->table_version == version && version != 0) {
+        return NULL;
+    }
+    reductor = PyDict_GetItemWithError(st->dispatch_table, (PyObject *)plan->type);
+    if (reductor == NULL && !PyErr_Occurred()) {
+        plan->table_version = version;
+    }
+    return reductor;
+}
+
 /* The usable plan for tp, or NULL (unknown or refused; never an exception). */
-static inline const TypePlan *
+static inline TypePlan *
 plan_find(copy_state *st, PyTypeObject *tp, int *known)
 {
     TypePlan *plan = plan_slot(st, tp);
@@ -1779,9 +1824,9 @@ deepcopy_other(DeepCtx *c, PyObject *x)
     copy_state *st = c->st;
     PyTypeObject *tp = Py_TYPE(x);
     PyObject *copier, *rv, *y;
-    const TypePlan *plan;
+    TypePlan *plan;
     int known = 0;
-    copier = PyDict_GetItemWithError(st->stdlib_deep_dispatch, (PyObject *)tp);
+    copier = registry_lookup(st->stdlib_deep_dispatch, st->deep_registry_version, tp);
     if (copier != NULL) {
         return deepcopy_registered(c, x, copier);
     }
@@ -1804,7 +1849,7 @@ deepcopy_other(DeepCtx *c, PyObject *x)
         return Py_NewRef(x);
     }
     if (plan != NULL && c->table != NULL) {
-        PyObject *reductor = PyDict_GetItemWithError(st->dispatch_table, (PyObject *)tp);
+        PyObject *reductor = plan_reductor(st, plan);
         if (reductor == NULL && !PyErr_Occurred()) {
             y = deepcopy_by_plan(c, plan, x);
             if (y != NULL || PyErr_Occurred()) {
@@ -1919,8 +1964,9 @@ deepcopy_fresh(DeepCtx *c, PyObject *x)
     if (y == NULL || y == x) {
         return y;
     }
-    /* a private memo already maps a list or dict to its copy: only keep it alive */
-    if (c->table != NULL && (tp == &PyList_Type || tp == &PyDict_Type)
+    /* a private memo already maps x to y unless x is a tuple or method (lists and
+       dicts memoise first; reconstruct, plans and sets right after construction) */
+    if (c->table != NULL && tp != &PyTuple_Type && tp != &PyMethod_Type
         ? memo_keep_alive(c, x) < 0 : memo_remember(c, x, y) < 0) {
         Py_CLEAR(y);
     }
@@ -2092,9 +2138,9 @@ copy_other(copy_state *st, PyObject *x)
 {
     PyTypeObject *tp = Py_TYPE(x);
     PyObject *copier, *rv, *y;
-    const TypePlan *plan;
+    TypePlan *plan;
     int truth, known = 0;
-    copier = PyDict_GetItemWithError(st->stdlib_copy_dispatch, (PyObject *)tp);
+    copier = registry_lookup(st->stdlib_copy_dispatch, st->copy_registry_version, tp);
     if (copier != NULL) {
         Py_INCREF(copier);
         truth = PyObject_IsTrue(copier);
@@ -2112,7 +2158,7 @@ copy_other(copy_state *st, PyObject *x)
     }
     plan = plan_find(st, tp, &known);
     if (plan != NULL && plan->kind == PLAN_REDUCE && plan->shallow_ok) {
-        PyObject *reductor = PyDict_GetItemWithError(st->dispatch_table, (PyObject *)tp);
+        PyObject *reductor = plan_reductor(st, plan);
         if (reductor == NULL && !PyErr_Occurred()) {
             y = copy_by_plan(st, plan, x);
             if (y != NULL || PyErr_Occurred()) {
@@ -2198,6 +2244,28 @@ take_attr(PyObject **field, PyObject *module, const char *name)
     return *field == NULL ? -1 : 0;
 }
 
+/* The version of a copy module registry if it only holds types that copy (deep) or
+   deepcopy handle before consulting it, else 0 (always look it up). */
+static uint64_t
+registry_snapshot(PyObject *registry, int deep)
+{
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(registry, &pos, &key, &value)) {
+        PyTypeObject *tp = (PyTypeObject *)key;
+        int handled = PyType_Check(key)
+                      && (deep ? is_deep_atomic(tp) || tp == &PyList_Type || tp == &PyDict_Type
+                                     || tp == &PyTuple_Type || tp == &PyMethod_Type
+                               : is_shallow_immutable(tp) || tp == &PyList_Type
+                                     || tp == &PyDict_Type || tp == &PySet_Type
+                                     || tp == &PyByteArray_Type);
+        if (!handled) {
+            return 0;
+        }
+    }
+    return dict_version(registry);
+}
+
 /* The getter behind `__dict__` on an ordinary class, read from a throwaway class. */
 static int
 learn_dict_getter(copy_state *st)
@@ -2270,6 +2338,8 @@ copykit_exec(PyObject *module)
         PyErr_SetString(PyExc_ImportError, "copykit._ccopy: unexpected copy module layout");
         goto done;
     }
+    st->deep_registry_version = registry_snapshot(st->stdlib_deep_dispatch, 1);
+    st->copy_registry_version = registry_snapshot(st->stdlib_copy_dispatch, 0);
     st->object_reduce_ex = _PyType_Lookup(&PyBaseObject_Type, st->s_reduce_ex);
     st->object_reduce = _PyType_Lookup(&PyBaseObject_Type, st->s_reduce);
     st->object_getstate = _PyType_Lookup(&PyBaseObject_Type, st->s_getstate);
