@@ -265,6 +265,35 @@ def test_shallow_copier_registered_after_copies_is_used(ccopy: ModuleType) -> No
         del registry[node_class]
 
 
+class CollidingKey:
+    """A key hashing like '__deepcopy__' whose __eq__ copies other objects meanwhile."""
+
+    module: Any = copy
+
+    def __hash__(self) -> int:
+        return hash("__deepcopy__")
+
+    def __eq__(self, other: object) -> bool:
+        recorder.record("eq", other if isinstance(other, str) else type(other).__name__)
+        CollidingKey.module.deepcopy([Plain([1]), Slotted(1, [2]), fresh_class()(3)])
+        return False
+
+
+def test_instance_dict_keys_running_code_during_plan_checks(ccopy: ModuleType) -> None:
+    node_class = fresh_class()
+    ccopy.deepcopy([node_class(1) for _ in range(3)])
+    copy.deepcopy([node_class(1) for _ in range(3)])
+    odd_one = node_class(2)
+    odd_one.__dict__[CollidingKey()] = "value"  # type: ignore[index]
+
+    def run(module: Any) -> object:
+        CollidingKey.module = module
+        return module.deepcopy([odd_one, node_class(3)])
+
+    expected, _ = run_both(ccopy, run, odd_one, recorder)
+    assert expected.calls
+
+
 def test_slotnames_changed_in_place_is_honoured(ccopy: ModuleType) -> None:
     class Pair:
         __slots__ = ("left", "right")

@@ -1023,7 +1023,7 @@ plan_state(const TypePlan *plan, PyObject *x, PyObject *dict)
         for (Py_ssize_t i = 0; i < plan->nslots; i++) {
             PyObject *value = *(PyObject **)((char *)x + plan->offsets[i]);
             if (value != NULL
-                && PyDict_SetItem(slots, PyList_GET_ITEM(plan->slotnames, i), value) < 0) {
+                && PyDict_SetItem(slots, plan->names[i], value) < 0) {
                 Py_DECREF(slots);
                 return NULL;
             }
@@ -1189,6 +1189,25 @@ plan_learn(copy_state *st, PyObject *x, PyObject *rv)
     *plan = candidate;
 }
 
+/* Is the class's __slotnames__ list (which may be changed in place) still the one the
+   plan learnt? */
+static inline int
+plan_slotnames_unchanged(const TypePlan *plan)
+{
+    if (plan->nslots == 0) {
+        return 1;
+    }
+    if (PyList_GET_SIZE(plan->slotnames) != plan->nslots) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < plan->nslots; i++) {
+        if (PyList_GET_ITEM(plan->slotnames, i) != plan->names[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* copyreg.dispatch_table.get(type) for a planned type (borrowed, NULL if absent or on
    error), looked up again only when the table changed since the type was last missing. */
 static inline PyObject *
@@ -1216,18 +1235,20 @@ plan_find(copy_state *st, PyTypeObject *tp, int *known)
     if (!*known || plan->kind == PLAN_GENERAL) {
         return NULL;
     }
-    /* __slotnames__ is a list on the class that may be changed in place */
-    if (plan->nslots > 0 && PyList_GET_SIZE(plan->slotnames) != plan->nslots) {
+    if (!plan_slotnames_unchanged(plan)) {
         *known = 0;
         return NULL;
     }
-    for (Py_ssize_t i = 0; i < plan->nslots; i++) {
-        if (PyList_GET_ITEM(plan->slotnames, i) != plan->names[i]) {
-            *known = 0;
-            return NULL;
-        }
-    }
     return plan;
+}
+
+/* Copy the parts of a plan in use (its slot arrays only as far as they are filled). */
+static inline void
+plan_snapshot(TypePlan *dst, const TypePlan *src)
+{
+    memcpy(dst, src, offsetof(TypePlan, names));
+    memcpy(dst->names, src->names, (size_t)src->nslots * sizeof(PyObject *));
+    memcpy(dst->offsets, src->offsets, (size_t)src->nslots * sizeof(Py_ssize_t));
 }
 
 /* Store the copied slot values into y's slots as setattr would; 0 or -1. The slot
@@ -1270,7 +1291,9 @@ plan_apply_state(DeepCtx *c, const TypePlan *plan, PyObject *y, PyObject *state,
     PyTypeObject *tp = Py_TYPE(y);
     PyObject *dictstate = state, *slots = NULL, *dict;
     int rc;
-    if (c->table == NULL || !type_tag_valid(tp) || tp->tp_version_tag != plan->tag) {
+    /* the cache entry may have been relearnt for another type meanwhile */
+    if (c->table == NULL || plan->type != tp || !type_tag_valid(tp)
+        || tp->tp_version_tag != plan->tag) {
         return 0;
     }
     if (PyTuple_CheckExact(state) && PyTuple_GET_SIZE(state) == 2) {
@@ -1306,24 +1329,33 @@ plan_apply_state(DeepCtx *c, const TypePlan *plan, PyObject *y, PyObject *state,
    Python calls. Returns a new reference, NULL with exception set, or NULL without an
    exception when x itself does not fit the plan (the caller takes the general path). */
 static PyObject *
-deepcopy_by_plan(DeepCtx *c, const TypePlan *plan, PyObject *x)
+deepcopy_by_plan(DeepCtx *c, const TypePlan *cached, PyObject *x)
 {
+    /* a private copy: Python code (a key's __eq__ in the instance dict, hooks while
+       the state is copied) may relearn the cache entry under our feet */
+    TypePlan local, *plan = &local;
     copy_state *st = c->st;
     PyTypeObject *tp = Py_TYPE(x);
     PyObject *dict = NULL, *state = NULL, *state_copy = NULL, *y = NULL;
     int overrides;
+    plan_snapshot(&local, cached);
+    if (!plan_slotnames_unchanged(plan)) {
+        return NULL;
+    }
     dict = instance_dict(x, plan->has_dict);
     if (dict == NULL && PyErr_Occurred()) {
         return NULL;
     }
-    overrides = instance_dict_overrides(st, dict);
-    if (overrides != 0) {
-        Py_XDECREF(dict);
-        return NULL;  /* error set if overrides < 0 */
-    }
+    /* the state first: the instance dict check below may run a key's __eq__ */
     state = plan_state(plan, x, dict);
     if (state == NULL) {
         goto error;
+    }
+    overrides = instance_dict_overrides(st, dict);
+    if (overrides != 0) {
+        Py_XDECREF(dict);
+        Py_DECREF(state);
+        return NULL;  /* error set if overrides < 0 */
     }
     y = tp->tp_new(tp, st->empty_tuple, NULL);
     if (y == NULL || memo_set(c, x, y) < 0) {
@@ -1360,11 +1392,18 @@ done:
    y = object.__new__(cls); y.__dict__.update(x.__dict__); setattr for each slot.
    New reference, NULL with exception set, or NULL without one when x does not fit. */
 static PyObject *
-copy_by_plan(copy_state *st, const TypePlan *plan, PyObject *x)
+copy_by_plan(copy_state *st, const TypePlan *cached, PyObject *x)
 {
+    /* a private copy: a key's __eq__ in the instance dict check may run Python code
+       that relearns the cache entry */
+    TypePlan local, *plan = &local;
     PyTypeObject *tp = Py_TYPE(x);
     PyObject *dict = NULL, *y = NULL, *ydict;
     int overrides;
+    plan_snapshot(&local, cached);
+    if (!plan_slotnames_unchanged(plan)) {
+        return NULL;
+    }
     dict = instance_dict(x, plan->has_dict);
     if (dict == NULL && PyErr_Occurred()) {
         return NULL;
@@ -1850,7 +1889,8 @@ deepcopy_other(DeepCtx *c, PyObject *x)
     }
     if (plan != NULL && c->table != NULL) {
         PyObject *reductor = plan_reductor(st, plan);
-        if (reductor == NULL && !PyErr_Occurred()) {
+        int still = plan->type == tp && plan->tag == tp->tp_version_tag;
+        if (reductor == NULL && !PyErr_Occurred() && still) {
             y = deepcopy_by_plan(c, plan, x);
             if (y != NULL || PyErr_Occurred()) {
                 return y;
@@ -2157,9 +2197,11 @@ copy_other(copy_state *st, PyObject *x)
         return Py_NewRef(x);
     }
     plan = plan_find(st, tp, &known);
-    if (plan != NULL && plan->kind == PLAN_REDUCE && plan->shallow_ok) {
+    if (plan != NULL && plan->kind == PLAN_REDUCE && plan->shallow_ok
+        && (plan->nslots == 0 || tp->tp_setattro == PyObject_GenericSetAttr)) {
         PyObject *reductor = plan_reductor(st, plan);
-        if (reductor == NULL && !PyErr_Occurred()) {
+        int still = plan->type == tp && plan->tag == tp->tp_version_tag;
+        if (reductor == NULL && !PyErr_Occurred() && still) {
             y = copy_by_plan(st, plan, x);
             if (y != NULL || PyErr_Occurred()) {
                 return y;
