@@ -1686,7 +1686,10 @@ deepcopy_method(DeepCtx *c, PyObject *x)
 
 /* deepcopy of an exact set or frozenset: what set.__reduce__ gives, (type(x),
    (list(x),), None), through _reconstruct, without building the reduce value. The
-   temporary list is copied and memoised exactly as the stdlib does. */
+   temporary list is copied and memoised exactly as the stdlib does. With a private
+   memo and atoms only, the list's copy is not even made: the table maps the list to
+   itself, which stands for "a copy of it, made if the memo is ever shown"
+   (memotable_to_dict), and set(list) equals set(copy of list). */
 static PyObject *
 deepcopy_set(DeepCtx *c, PyObject *x)
 {
@@ -1694,6 +1697,16 @@ deepcopy_set(DeepCtx *c, PyObject *x)
     items = PySequence_List(x);
     if (items == NULL) {
         return NULL;
+    }
+    if (c->table != NULL && list_is_leaf(items)) {
+        y = PyObject_CallOneArg((PyObject *)Py_TYPE(x), items);
+        if (y != NULL
+            && (memotable_set(c->table, items, items) < 0 || memotable_keep(c->table, items) < 0
+                || memotable_set(c->table, x, y) < 0)) {
+            Py_CLEAR(y);
+        }
+        Py_DECREF(items);
+        return y;
     }
     items_copy = deepcopy_object(c, items);
     if (items_copy == NULL) {
@@ -2029,6 +2042,14 @@ deepcopy_object(DeepCtx *c, PyObject *x)
             return Py_NewRef(x);
         }
         y = memotable_get(c->table, x);
+        if (y == x && tp == &PyList_Type) {
+            /* a set's temporary list, reached again: its copy is due now */
+            y = PyList_GetSlice(x, 0, PyList_GET_SIZE(x));
+            if (y != NULL && memotable_set(c->table, x, y) < 0) {
+                Py_CLEAR(y);
+            }
+            return y;
+        }
         if (y != NULL) {
             return Py_NewRef(y);
         }

@@ -360,6 +360,17 @@ memotable_to_dict(MemoTable *t)
         if (e == t->used) {
             break;
         }
+        if (t->entries[e].value == memoentry_key(&t->entries[e])
+            && PyList_CheckExact(t->entries[e].value)) {
+            /* a list mapped to itself stands for a copy not made yet (see deepcopy_set) */
+            PyObject *list = t->entries[e].value;
+            PyObject *copy = PyList_GetSlice(list, 0, PyList_GET_SIZE(list));
+            if (copy == NULL) {
+                goto error;
+            }
+            t->entries[e].value = copy;
+            Py_DECREF(list);
+        }
         key = PyLong_FromVoidPtr(memoentry_key(&t->entries[e]));
         if (key == NULL) {
             goto error;
