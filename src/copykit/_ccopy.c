@@ -640,6 +640,9 @@ call_constructor(copy_state *st, PyObject *func, PyObject *args)
         return PyObject_Call(func, args, NULL);
     }
     cls = PyTuple_GET_ITEM(args, 0);
+    if (n == 1 && newobj_is_object_new(st, cls)) {
+        return ((PyTypeObject *)cls)->tp_new((PyTypeObject *)cls, st->empty_tuple, NULL);
+    }
     rest = PyTuple_GetSlice(args, 1, n);
     if (rest == NULL) {
         return NULL;
@@ -901,7 +904,14 @@ reconstruct(DeepCtx *c, copy_state *st, PyObject *x, PyObject *rv)
     state = n > 2 ? PyTuple_GET_ITEM(rv, 2) : Py_None;
     listiter = n > 3 ? PyTuple_GET_ITEM(rv, 3) : Py_None;
     dictiter = n > 4 ? PyTuple_GET_ITEM(rv, 4) : Py_None;
-    if (c != NULL && PyTuple_GET_SIZE(args) > 0) {
+    if (c != NULL && func == st->copyreg_newobj && PyTuple_GET_SIZE(args) == 1
+        && PyType_Check(PyTuple_GET_ITEM(args, 0)) && c->table != NULL
+        && newobj_is_object_new(st, PyTuple_GET_ITEM(args, 0))) {
+        /* (copyreg.__newobj__, (cls,)): cls is its own copy and the args tuple goes
+           nowhere, so object.__new__(cls) needs no copied tuple */
+        newargs = Py_NewRef(args);
+    }
+    else if (c != NULL && PyTuple_GET_SIZE(args) > 0) {
         newargs = deepcopy_args(c, args);
     }
     else {
@@ -1752,7 +1762,8 @@ deepcopy_set(DeepCtx *c, PyObject *x)
         return NULL;
     }
     if (c->table != NULL && list_is_leaf(items)) {
-        y = PyObject_CallOneArg((PyObject *)Py_TYPE(x), items);
+        /* what calling the exact type does (no empty frozenset singleton in 3.10+) */
+        y = PySet_CheckExact(x) ? PySet_New(items) : PyFrozenSet_New(items);
         if (y != NULL
             && (memotable_set(c->table, items, items) < 0 || memotable_keep(c->table, items) < 0
                 || memotable_set(c->table, x, y) < 0)) {
