@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import copyreg
+import gc
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
 import pytest
 
+import samples
 from oracle import HookRecorder, run_both
 from samples import ATOMS, MORE_STDLIB, SHALLOW_IMMUTABLES, VALUES, Factory, Plain
 
@@ -601,3 +603,269 @@ def test_object_whose_type_poses_as_int(impl: ModuleType, operation: str, where:
 def test_other_stdlib_object_deepcopies_as_stdlib(impl: ModuleType, factory: Factory) -> None:
     original = factory()
     run_both(impl, lambda module: module.deepcopy([original, original]), [original, original])
+
+
+CALLS: dict[str, Any] = {
+    "copy by keyword": lambda module: module.copy(x=[1]),
+    "deepcopy by keyword": lambda module: module.deepcopy(x=[1]),
+    "deepcopy memo by keyword": lambda module: module.deepcopy([1], memo={}),
+    "deepcopy memo None by keyword": lambda module: module.deepcopy([1], memo=None),
+    "copy without argument": lambda module: module.copy(),
+    "deepcopy without argument": lambda module: module.deepcopy(),
+    "copy with two arguments": lambda module: module.copy([1], {}),
+    "deepcopy with three arguments": lambda module: module.deepcopy([1], {}, []),
+    "deepcopy with four arguments": lambda module: module.deepcopy([1], {}, [], 4),
+    "copy with unknown keyword": lambda module: module.copy([1], depth=2),
+    "deepcopy with unknown keyword": lambda module: module.deepcopy([1], depth=2),
+}
+
+
+@pytest.mark.parametrize("call", CALLS.values(), ids=CALLS.keys())
+def test_calling_convention_matches_stdlib(impl: ModuleType, call: Any) -> None:
+    run_both(impl, call)
+
+
+class RecordingKey:
+    """A dict key / set member whose hashing and comparing are recorded."""
+
+    def __init__(self, name: str, bucket: int = 0) -> None:
+        self.name = name
+        self.bucket = bucket
+
+    def __hash__(self) -> int:
+        recorder.record("__hash__", self.name)
+        return self.bucket
+
+    def __eq__(self, other: object) -> bool:
+        recorder.record("__eq__", (self.name, getattr(other, "name", None)))
+        return isinstance(other, RecordingKey) and other.name == self.name
+
+
+def colliding_keys() -> list[RecordingKey]:
+    return [RecordingKey(name) for name in ("a", "b", "c")]
+
+
+CONTAINERS_OF_KEYS: dict[str, Any] = {
+    "dict": lambda keys: {key: [index] for index, key in enumerate(keys)},
+    "set": set,
+    "frozenset": frozenset,
+    "dict subclass": lambda keys: samples.DictSubclass((key, 1) for key in keys),
+}
+
+
+@pytest.mark.parametrize("operation", ["copy", "deepcopy"])
+@pytest.mark.parametrize("build", CONTAINERS_OF_KEYS.values(), ids=CONTAINERS_OF_KEYS.keys())
+def test_hash_and_eq_calls_on_keys(impl: ModuleType, build: Any, operation: str) -> None:
+    original = build(colliding_keys())
+    run_both(impl, lambda module: getattr(module, operation)(original), original, recorder)
+    assert recorder.calls or operation == "copy"
+
+
+def test_large_containers_deepcopy_as_stdlib(impl: ModuleType) -> None:
+    shared = [0]
+    items: list[object] = [index if index % 3 else shared for index in range(10_000)]
+    mapping = {index: items[index] for index in range(0, 10_000, 2)}
+    original = [items, mapping, tuple(items), set(range(5_000))]
+    assert_deepcopy_agrees(impl, original)
+
+
+class HookAsProperty:
+    """__deepcopy__ and __reduce_ex__ are properties: reading them runs code."""
+
+    @property
+    def __deepcopy__(self) -> Any:
+        recorder.record("read __deepcopy__", None)
+        return lambda memo: "from the property"
+
+    @property
+    def __copy__(self) -> Any:
+        recorder.record("read __copy__", None)
+        return lambda: "never called: copy reads __copy__ from the class"
+
+
+@pytest.mark.parametrize("operation", ["copy", "deepcopy"])
+def test_hooks_defined_as_properties(impl: ModuleType, operation: str) -> None:
+    original = HookAsProperty()
+    expected, _ = run_both(
+        impl, lambda module: getattr(module, operation)(original), original, recorder
+    )
+    assert expected.error is not None or expected.result == "from the property"
+
+
+class LyingClass(Plain):
+    """Claims to be a list through __class__; the copy module goes by type()."""
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        return list
+
+
+@pytest.mark.parametrize("operation", ["copy", "deepcopy"])
+def test_object_lying_about_its_class(impl: ModuleType, operation: str) -> None:
+    original = LyingClass([1])
+    expected, _ = run_both(impl, lambda module: getattr(module, operation)(original), original)
+    assert type(expected.result) is LyingClass
+
+
+class Meddler:
+    """A __deepcopy__ hook that runs ``action(parent, memo)`` on the structure being copied."""
+
+    def __init__(self, parent: Any, action: Any) -> None:
+        self.parent = parent
+        self.action = action
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> str:
+        recorder.record("meddle", len(memo))
+        self.action(self.parent, memo)
+        return "meddled"
+
+
+def shrink_list(parent: list[object], memo: object) -> None:
+    del parent[2:]
+
+
+def replace_later_item(parent: list[object], memo: object) -> None:
+    parent[-1] = ["replaced"]
+
+
+def swap_dict_key(parent: dict[object, object], memo: object) -> None:
+    del parent["last"]
+    parent["other"] = 1
+
+
+def replace_dict_value(parent: dict[object, object], memo: object) -> None:
+    parent["last"] = ["replaced"]
+
+
+def clear_memo(parent: object, memo: dict[int, Any]) -> None:
+    memo.clear()
+
+
+def drop_parent_from_memo(parent: object, memo: dict[int, Any]) -> None:
+    memo.pop(id(parent), None)
+
+
+def spoil_keep_alive(parent: object, memo: dict[int, Any]) -> None:
+    memo[id(memo)] = ("not", "a", "list")
+
+
+def grow_instance_dict(parent: Plain, memo: object) -> None:
+    parent.added = [1]  # type: ignore[attr-defined]
+
+
+def in_list(action: Any) -> Any:
+    def build() -> list[object]:
+        parent: list[object] = [[0]]
+        parent += [Meddler(parent, action), parent, [1], [2]]
+        return parent
+
+    return build
+
+
+def in_dict(action: Any) -> Any:
+    def build() -> dict[object, object]:
+        parent: dict[object, object] = {"first": [0]}
+        parent["hook"] = Meddler(parent, action)
+        parent["self"] = parent
+        parent["last"] = [2]
+        return parent
+
+    return build
+
+
+def in_instance(action: Any) -> Any:
+    def build() -> Plain:
+        parent = Plain()
+        parent.value = [Meddler(parent, action), parent]
+        return parent
+
+    return build
+
+
+MEDDLING: dict[str, Any] = {
+    "list shrinks": in_list(shrink_list),
+    "later list item replaced": in_list(replace_later_item),
+    "dict key swapped": in_dict(swap_dict_key),
+    "dict value replaced": in_dict(replace_dict_value),
+    "memo cleared inside a list": in_list(clear_memo),
+    "memo cleared inside a dict": in_dict(clear_memo),
+    "parent dropped from memo": in_list(drop_parent_from_memo),
+    "keep-alive list spoiled": in_list(spoil_keep_alive),
+    "instance dict grows": in_instance(grow_instance_dict),
+    "instance dropped from memo": in_instance(drop_parent_from_memo),
+}
+
+
+@pytest.mark.parametrize("build", MEDDLING.values(), ids=MEDDLING.keys())
+def test_hook_meddling_during_deepcopy(impl: ModuleType, build: Any) -> None:
+    def run(module: Any) -> object:
+        return module.deepcopy(build())
+
+    expected, _ = run_both(impl, run, None, recorder)
+    assert expected.calls
+
+
+class ReorderingList(list):  # type: ignore[type-arg]
+    """Iterates in reverse: the default reduce takes list items from iter(self)."""
+
+    def __iter__(self) -> Iterator[object]:
+        recorder.record("__iter__", len(self))
+        return reversed(self)
+
+
+class ItemsOverridingDict(dict):  # type: ignore[type-arg]
+    """Overrides items() and __setitem__: the default reduce and rebuild go through them."""
+
+    def items(self) -> Any:
+        recorder.record("items", len(self))
+        return [(key, value) for key, value in dict.items(self) if key != "hidden"]
+
+    def __setitem__(self, key: object, value: object) -> None:
+        recorder.record("__setitem__", key)
+        dict.__setitem__(self, key, value)
+
+
+class AppendingList(list):  # type: ignore[type-arg]
+    def append(self, item: object) -> None:
+        recorder.record("append", item if isinstance(item, int) else type(item).__name__)
+        list.append(self, item)
+
+    def extend(self, items: Any) -> None:
+        recorder.record("extend", None)
+        list.extend(self, items)
+
+
+SUBCLASS_OVERRIDES: dict[str, Any] = {
+    "list subclass overriding __iter__": lambda: ReorderingList([1, [2], 3]),
+    "dict subclass overriding items and __setitem__": lambda: ItemsOverridingDict(
+        a=[1], hidden=2, b=3
+    ),
+    "list subclass overriding append and extend": lambda: AppendingList([1, [2], 3]),
+}
+
+
+@pytest.mark.parametrize("operation", ["copy", "deepcopy"])
+@pytest.mark.parametrize("build", SUBCLASS_OVERRIDES.values(), ids=SUBCLASS_OVERRIDES.keys())
+def test_subclass_overrides_used_by_reduce(impl: ModuleType, build: Any, operation: str) -> None:
+    original = build()
+    expected, _ = run_both(
+        impl, lambda module: getattr(module, operation)(original), original, recorder
+    )
+    assert expected.calls
+
+
+class CollectingHook:
+    """Runs the cycle collector mid-copy and records which memo values it tracks."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> str:
+        gc.collect()
+        recorder.record("tracked", [gc.is_tracked(value) for value in memo.values()])
+        return "collected"
+
+
+def test_partial_copies_are_tracked_when_hooks_run(impl: ModuleType) -> None:
+    cycle: list[object] = [[1], {"a": [2]}]
+    cycle.append(cycle)
+    original = [cycle, Plain(cycle), {"k": [cycle, CollectingHook()]}]
+    expected, _ = run_both(impl, lambda module: module.deepcopy(original), original, recorder)
+    assert expected.calls

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from copykit.diagram import Diagram, GraphvizError, diagram
+from copykit._diagram import Diagram, GraphvizError, diagram
 
 
 def require_graphviz() -> str:

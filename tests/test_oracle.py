@@ -218,3 +218,15 @@ def test_change_to_a_deque_inside_the_original_is_caught() -> None:
     original = [inner]
     with pytest.raises(AssertionError, match="copykit changed the original"):
         run_both(fake_module(copy=copy_and_rotate), lambda module: module.copy(original), original)
+
+
+def test_list_inside_slice_is_checked_for_originality() -> None:
+    original = slice(1, [2], 3)
+    kept_inner = slice(1, original.stop, 3)
+    with pytest.raises(Mismatch, match="original's object"):
+        assert_same_copy(original, copy.deepcopy(original), kept_inner)
+
+
+def test_method_wrappers_compare_by_their_self() -> None:
+    original = [1, [2]].__add__
+    assert_same_copy(original, copy.deepcopy(original), copy.deepcopy(original))

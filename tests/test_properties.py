@@ -16,16 +16,25 @@ from typing import Any, NamedTuple
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oracle import HookRecorder, memo_layout, positions_of, run_both
+from oracle import HookRecorder, Walker, memo_layout, positions_of, run_both
 from samples import ATOMS, ListSubclass, Plain, SlotsAndDict, Slotted
 
 recorder = HookRecorder()
 MAX_DEPTH = 3
-MAX_CHILDREN = 3
+MAX_CHILDREN = 4
 MAX_LINKS = 5
 
-# Which module a hook recurses through: set by each side's operation.
+# Which module a hook recurses through, and where the original's objects sit (to name
+# memo keys by position): set by each side's operation.
 current_module: Any = None
+current_positions: Walker | None = None
+
+
+def memo_summary(memo: dict[int, Any]) -> object:
+    """What a hook saw in the memo: its key layout in order, or its size."""
+    if current_positions is None:
+        return len(memo)
+    return memo_layout(memo, current_positions)
 
 
 class DeepHooked:
@@ -34,7 +43,7 @@ class DeepHooked:
         self.payload = payload
 
     def __deepcopy__(self, memo: dict[int, Any]) -> DeepHooked:
-        recorder.record("__deepcopy__", (self.tag, len(memo)))
+        recorder.record("__deepcopy__", (self.tag, memo_summary(memo)))
         return DeepHooked(self.tag, current_module.deepcopy(self.payload, memo))
 
 
@@ -150,8 +159,11 @@ def hashables(draw: st.DrawFn, nodes: list[object]) -> object:
 
 @st.composite
 def values(draw: st.DrawFn, depth: int, nodes: list[object]) -> object:
-    """An atom, or a node of a random kind whose children are drawn recursively."""
-    if depth >= MAX_DEPTH or draw(st.integers(0, 3)) == 0:
+    """An atom, or a node of a random kind whose children are drawn recursively.
+
+    The root is always a node; below it, about one value in three is an atom.
+    """
+    if depth >= MAX_DEPTH or (depth > 0 and draw(st.integers(0, 2)) == 0):
         return draw(atoms)
     kind = draw(st.sampled_from(sorted(NODE_KINDS)))
     count = draw(st.integers(0, MAX_CHILDREN))
@@ -212,12 +224,14 @@ def graphs(draw: st.DrawFn) -> Graph:
     return Graph(root, nodes)
 
 
-def with_module(operation: Callable[[Any], object]) -> Callable[[Any], object]:
+def with_module(
+    operation: Callable[[Any], object], positions: Walker | None = None
+) -> Callable[[Any], object]:
     """Route hooks' recursive calls through the module being compared."""
 
     def run(module: Any) -> object:
-        global current_module
-        current_module = module
+        global current_module, current_positions
+        current_module, current_positions = module, positions
         return operation(module)
 
     return run
@@ -231,7 +245,9 @@ property_settings = settings(
 @property_settings
 @given(graph=graphs())
 def test_deepcopy_of_random_graph_matches_stdlib(impl: ModuleType, graph: Graph) -> None:
-    run_both(impl, with_module(lambda module: module.deepcopy(graph.root)), graph.root, recorder)
+    positions = positions_of(graph.root)
+    deepcopy_root = with_module(lambda module: module.deepcopy(graph.root), positions)
+    run_both(impl, deepcopy_root, graph.root, recorder)
 
 
 @property_settings
@@ -255,7 +271,7 @@ def test_deepcopy_with_caller_memo_matches_stdlib(impl: ModuleType, graph: Graph
         result = module.deepcopy(graph.root, memo)
         return result, list(memo.values()), memo_layout(memo, positions)
 
-    run_both(impl, with_module(deepcopy_with_memo), graph.root, recorder)
+    run_both(impl, with_module(deepcopy_with_memo, positions), graph.root, recorder)
 
 
 @property_settings
@@ -272,14 +288,14 @@ def test_deepcopy_of_node_after_root_with_shared_memo(
         copies = (module.deepcopy(graph.root, memo), module.deepcopy(second, memo))
         return copies, list(memo.values()), memo_layout(memo, positions)
 
-    run_both(impl, with_module(twice), (graph.root, second), recorder)
+    run_both(impl, with_module(twice, positions), (graph.root, second), recorder)
 
 
 class Exploding:
     """Fails to deep-copy; placed somewhere in a graph to compare partial memos."""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Any:
-        recorder.record("exploding", len(memo))
+        recorder.record("exploding", memo_summary(memo))
         raise ValueError("cannot copy this one")
 
 
@@ -306,4 +322,4 @@ def test_failure_inside_random_graph_leaves_memo_as_stdlib(impl: ModuleType, gra
             result = str(exc)
         return result, list(memo.values()), memo_layout(memo, positions)
 
-    run_both(impl, with_module(deepcopy_until_failure), graph.root, recorder)
+    run_both(impl, with_module(deepcopy_until_failure, positions), graph.root, recorder)

@@ -55,7 +55,7 @@ del _load_implementation, _implementation
 _LAZY_ATTRIBUTES = {
     "shared": "copykit.sharing",
     "assert_independent": "copykit.sharing",
-    "diagram": "copykit.diagram",
+    "diagram": "copykit._diagram",
 }
 
 

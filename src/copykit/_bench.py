@@ -424,6 +424,8 @@ def _microseconds(value: float | None) -> str:
     """Three significant figures for small times, whole microseconds for large ones."""
     if value is None:
         return "-"
+    if value < 1:
+        return f"{value:.3f}"
     if value < 10:
         return f"{value:.2f}"
     if value < 100:
