@@ -670,7 +670,7 @@ def test_replace_is_the_pure_twins(ccopy: ModuleType) -> None:
     ("call", "message"),
     [
         (lambda module: module.deepcopy(), "missing 1 required positional argument: 'x'"),
-        (lambda module: module.deepcopy(1, {}, 3), "positional arguments but 3 were given"),
+        (lambda module: module.deepcopy(1, {}, 3, 4), "positional arguments but 4 were given"),
         (lambda module: module.deepcopy(1, nope=2), "unexpected keyword argument 'nope'"),
         (lambda module: module.copy(1, 2), "takes 1 positional argument but 2 were given"),
     ],

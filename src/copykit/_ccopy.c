@@ -2153,14 +2153,17 @@ deepcopy_object(DeepCtx *c, PyObject *x)
 /* Public functions                                                         */
 /* ======================================================================== */
 
-/* Parse (x, memo=None) / (x) from a vectorcall; 0 or -1 with TypeError set. */
+/* Parse (x, memo=None, _nil=<not given>) / (x) from a vectorcall into out[] (NULL
+   when not given); 0 or -1 with TypeError set. */
 static int
 parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
-           Py_ssize_t maxargs, PyObject **x, PyObject **memo)
+           Py_ssize_t maxargs, PyObject **out)
 {
-    static const char *const names[2] = {"x", "memo"};
-    PyObject *slots[2] = {NULL, NULL};
+    static const char *const names[3] = {"x", "memo", "_nil"};
     Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (Py_ssize_t j = 0; j < maxargs; j++) {
+        out[j] = NULL;
+    }
     if (nargs > maxargs) {
         if (maxargs == 1) {
             PyErr_Format(PyExc_TypeError, "%s() takes 1 positional argument but %zd were given",
@@ -2174,7 +2177,7 @@ parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject 
         return -1;
     }
     for (Py_ssize_t i = 0; i < nargs; i++) {
-        slots[i] = args[i];
+        out[i] = args[i];
     }
     for (Py_ssize_t k = 0; k < nkw; k++) {
         PyObject *name = PyTuple_GET_ITEM(kwnames, k);
@@ -2189,41 +2192,50 @@ parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject 
                          fname, name);
             return -1;
         }
-        if (slots[which] != NULL) {
+        if (out[which] != NULL) {
             PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'",
                          fname, names[which]);
             return -1;
         }
-        slots[which] = args[nargs + k];
+        out[which] = args[nargs + k];
     }
-    if (slots[0] == NULL) {
+    if (out[0] == NULL) {
         PyErr_Format(PyExc_TypeError,
                      "%s() missing 1 required positional argument: 'x'", fname);
         return -1;
     }
-    *x = slots[0];
-    if (memo != NULL) {
-        *memo = slots[1] != NULL ? slots[1] : Py_None;
-    }
     return 0;
 }
 
-/* deepcopy(x) with a memo that is not an exact dict: the pure twin does it. */
+/* deepcopy(x, memo[, _nil]) with a memo that is not an exact dict: the pure twin. */
 static PyObject *
-deepcopy_in_python(copy_state *st, PyObject *x, PyObject *memo)
+deepcopy_in_python(copy_state *st, PyObject *x, PyObject *memo, PyObject *nil)
 {
     PyObject *func = PyObject_GetAttrString(st->pycopy, "deepcopy");
     PyObject *y;
     if (func == NULL) {
         return NULL;
     }
-    y = PyObject_CallFunctionObjArgs(func, x, memo, NULL);
+    y = PyObject_CallFunctionObjArgs(func, x, memo, nil, NULL);
     Py_DECREF(func);
     return y;
 }
 
+/* The caller's memo looked up as `memo.get(id(x), _nil)` with a caller-given _nil:
+   1 with *found a new reference, 0 when absent or the value is _nil, -1 on error. */
+static int
+memo_lookup_nil(DeepCtx *c, PyObject *x, PyObject *nil, PyObject **found)
+{
+    int r = memo_lookup(c, x, found);
+    if (r > 0 && *found == nil) {
+        Py_CLEAR(*found);
+        return 0;
+    }
+    return r;
+}
+
 PyDoc_STRVAR(deepcopy_doc,
-"deepcopy($module, /, x, memo=None)\n--\n\n"
+"deepcopy($module, /, x, memo=None, _nil=[])\n--\n\n"
 "Return a deep copy of x, exactly as copy.deepcopy does.\n\n"
 "memo is the dictionary of objects already copied (id(original) -> copy, plus the\n"
 "keep-alive list at memo[id(memo)]). Raises copy.Error for objects that cannot be\n"
@@ -2234,15 +2246,21 @@ copykit_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                  PyObject *kwnames)
 {
     copy_state *st = get_state(module);
-    PyObject *x, *memo, *y;
+    PyObject *x, *memo, *nil = NULL, *y;
+    PyObject *parsed[3];
     MemoTable table;
     DeepCtx c = {st, NULL, NULL, NULL, 0};
     if (nargs == 1 && kwnames == NULL) {
         x = args[0];
         memo = Py_None;
     }
-    else if (parse_args("deepcopy", args, nargs, kwnames, 2, &x, &memo) < 0) {
+    else if (parse_args("deepcopy", args, nargs, kwnames, 3, parsed) < 0) {
         return NULL;
+    }
+    else {
+        x = parsed[0];
+        memo = parsed[1] != NULL ? parsed[1] : Py_None;
+        nil = parsed[2];
     }
     if (memo == Py_None) {
         if (is_deep_atomic(Py_TYPE(x))) {
@@ -2257,9 +2275,21 @@ copykit_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         }
     }
     else {
-        return deepcopy_in_python(st, x, memo);
+        return deepcopy_in_python(st, x, memo, nil);
     }
-    y = deepcopy_object(&c, x);
+    if (nil != NULL && c.table == NULL) {
+        /* the stdlib's _nil: a memo value that is this object counts as absent */
+        int r = memo_lookup_nil(&c, x, nil, &y);
+        if (r == 0) {
+            y = is_deep_atomic(Py_TYPE(x)) ? Py_NewRef(x) : deepcopy_fresh(&c, x);
+        }
+        else if (r < 0) {
+            y = NULL;
+        }
+    }
+    else {
+        y = deepcopy_object(&c, x);
+    }
     if (c.table != NULL) {
         memotable_clear(c.table);
     }
@@ -2365,7 +2395,7 @@ copykit_copy(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
     if (nargs == 1 && kwnames == NULL) {
         x = args[0];
     }
-    else if (parse_args("copy", args, nargs, kwnames, 1, &x, NULL) < 0) {
+    else if (parse_args("copy", args, nargs, kwnames, 1, &x) < 0) {
         return NULL;
     }
     tp = Py_TYPE(x);
