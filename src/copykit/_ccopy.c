@@ -1546,6 +1546,18 @@ list_is_leaf(PyObject *x)
     return 1;
 }
 
+/* Are all items of the tuple atoms (so it is its own deep copy)? */
+static inline int
+tuple_is_leaf(PyObject *x)
+{
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(x); i++) {
+        if (!is_deep_atomic(Py_TYPE(PyTuple_GET_ITEM(x, i)))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Are all keys and values of the dict atoms (so its deep copy is dict.copy)? */
 static inline int
 dict_is_leaf(PyObject *x)
@@ -1662,46 +1674,84 @@ frame_begin(DeepCtx *c, Frame *f, PyObject *x)
     return 0;
 }
 
-/* The next part of the frame's container to copy (borrowed) in *part: 1, or 0 when
-   the container is done, -1 with exception set (a dict changed while iterated). */
+/* Is this part an atom that a private memo lets go straight into the copy? */
+#define INLINE_ATOM(c, tp) \
+    ((c)->table != NULL && (tp) != &PyList_Type && (tp) != &PyDict_Type \
+     && (tp) != &PyTuple_Type && is_deep_atomic(tp))
+
+/* The next part of the frame's container that needs copying (borrowed) in *part: 1,
+   or 0 when the container is done, -1 with exception set (a dict changed while
+   iterated, or memory). Atoms met on the way go straight into the copy while the memo
+   is private (no lookup can find them, no code can run). */
 static int
-frame_next(Frame *f, PyObject **part)
+frame_next(DeepCtx *c, Frame *f, PyObject **part)
 {
     if (f->tp == &PyList_Type) {
-        if (f->i >= PyList_GET_SIZE(f->x)) {
-            return 0;
+        while (f->i < PyList_GET_SIZE(f->x)) {
+            PyObject *item = PyList_GET_ITEM(f->x, f->i), *copy = item;
+            if (!INLINE_ATOM(c, Py_TYPE(item))) {
+                /* a shared part already copied: the memo's copy, no frame needed */
+                copy = c->table != NULL && Py_REFCNT(item) > 1
+                           ? memotable_get(c->table, item) : NULL;
+                if (copy == NULL || copy == item) {
+                    *part = item;
+                    return 1;
+                }
+            }
+            if (list_append_steal(f->y, Py_NewRef(copy)) < 0) {
+                return -1;
+            }
+            f->i++;
         }
-        *part = PyList_GET_ITEM(f->x, f->i);
-        return 1;
+        return 0;
     }
     if (f->tp == &PyTuple_Type) {
-        if (f->i >= PyTuple_GET_SIZE(f->x)) {
-            return 0;
+        while (f->i < PyTuple_GET_SIZE(f->x)) {
+            PyObject *item = PyTuple_GET_ITEM(f->x, f->i);
+            if (!INLINE_ATOM(c, Py_TYPE(item))) {
+                *part = item;
+                return 1;
+            }
+            if (f->y != NULL) {
+                PyTuple_SET_ITEM(f->y, f->i, Py_NewRef(item));
+            }
+            f->i++;
         }
-        *part = PyTuple_GET_ITEM(f->x, f->i);
-        return 1;
+        return 0;
     }
     if (f->value_copy != NULL) {  /* the value is copied: now the key */
         *part = f->key;
         return 1;
     }
-    if (PyDict_GET_SIZE(f->x) != f->used) {
-        PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during iteration");
-        return -1;
+    for (;;) {
+        PyObject *key, *value;
+        if (PyDict_GET_SIZE(f->x) != f->used) {
+            PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during iteration");
+            return -1;
+        }
+        if (!PyDict_Next(f->x, &f->i, &key, &value)) {
+            return 0;
+        }
+        if (f->remaining-- == 0) {
+            PyErr_SetString(PyExc_RuntimeError, "dictionary keys changed during iteration");
+            return -1;
+        }
+        if (INLINE_ATOM(c, Py_TYPE(value)) && INLINE_ATOM(c, Py_TYPE(key))) {
+            if (PyDict_SetItem(f->y, key, value) < 0) {
+                return -1;
+            }
+            continue;
+        }
+        f->key = Py_NewRef(key);
+        f->value = Py_NewRef(value);
+        if (INLINE_ATOM(c, Py_TYPE(value))) {
+            f->value_copy = Py_NewRef(value);
+            *part = key;
+            return 1;
+        }
+        *part = value;  /* y[deepcopy(key)] = deepcopy(value) evaluates the value first */
+        return 1;
     }
-    if (!PyDict_Next(f->x, &f->i, &f->key, &f->value)) {
-        f->key = f->value = NULL;
-        return 0;
-    }
-    if (f->remaining-- == 0) {
-        f->key = f->value = NULL;
-        PyErr_SetString(PyExc_RuntimeError, "dictionary keys changed during iteration");
-        return -1;
-    }
-    Py_INCREF(f->key);
-    Py_INCREF(f->value);
-    *part = f->value;  /* y[deepcopy(key)] = deepcopy(value) evaluates the value first */
-    return 1;
 }
 
 /* Put the copy of the current part in place (copy stolen); 0, or -1 with exception
@@ -1831,10 +1881,17 @@ copy_part(DeepCtx *c, Frame *f, PyObject *part, int *push)
             return copy;  /* found, or NULL with exception set */
         }
     }
-    if (c->table != NULL && tp != &PyTuple_Type) {
-        copy = deepcopy_leaf(c, part, tp);
-        if (copy != NULL || PyErr_Occurred()) {
-            return copy;
+    if (c->table != NULL) {
+        if (tp == &PyTuple_Type) {
+            if (tuple_is_leaf(part)) {
+                return Py_NewRef(part);  /* every item its own copy: the tuple too */
+            }
+        }
+        else {
+            copy = deepcopy_leaf(c, part, tp);
+            if (copy != NULL || PyErr_Occurred()) {
+                return copy;
+            }
         }
     }
     *push = 1;
@@ -1860,7 +1917,7 @@ deepcopy_container(DeepCtx *c, PyObject *x)
     }
     for (;;) {
         f = &stack.frames[stack.depth - 1];
-        r = frame_next(f, &part);
+        r = frame_next(c, f, &part);
         if (r < 0) {
             goto error;
         }
@@ -2289,6 +2346,9 @@ deepcopy_fresh(DeepCtx *c, PyObject *x)
     PyTypeObject *tp = Py_TYPE(x);
     PyObject *y;
     if (tp == &PyList_Type || tp == &PyDict_Type || tp == &PyTuple_Type) {
+        if (c->table != NULL && tp == &PyTuple_Type && tuple_is_leaf(x)) {
+            return Py_NewRef(x);  /* every item its own copy: the tuple too */
+        }
         if (c->table != NULL && tp != &PyTuple_Type) {
             y = deepcopy_leaf(c, x, tp);
             if (y != NULL || PyErr_Occurred()) {
