@@ -1566,6 +1566,18 @@ list_is_leaf(PyObject *x)
     return 1;
 }
 
+/* Are all items of the tuple atoms (so it is its own deep copy)? */
+static inline int
+tuple_is_leaf(PyObject *x)
+{
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(x); i++) {
+        if (!is_deep_atomic(Py_TYPE(PyTuple_GET_ITEM(x, i)))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Are all keys and values of the dict atoms (so its deep copy is dict.copy)? */
 static inline int
 dict_is_leaf(PyObject *x)
@@ -2077,6 +2089,9 @@ deepcopy_fresh(DeepCtx *c, PyObject *x)
         if (y != NULL || PyErr_Occurred()) {
             return y;
         }
+    }
+    else if (c->table != NULL && tp == &PyTuple_Type && tuple_is_leaf(x)) {
+        return Py_NewRef(x);  /* every item its own copy: the tuple too, unmemoised */
     }
     if (Py_EnterRecursiveCall(" while deep-copying an object")) {
         return NULL;
