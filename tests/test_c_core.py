@@ -592,6 +592,7 @@ class StateUpdater:
 def tracked_shapes() -> list[object]:
     shared = [1]
     return [
+        [[index] for index in range(300)],  # enough memo entries for untracking to start
         shared,
         {"atoms": 1},
         {"nested": [2]},
