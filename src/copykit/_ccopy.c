@@ -2364,9 +2364,6 @@ deepcopy_fresh(DeepCtx *c, PyObject *x)
         Py_LeaveRecursiveCall();
         return y;
     }
-    else if (c->table != NULL && tp == &PyTuple_Type && tuple_is_leaf(x)) {
-        return Py_NewRef(x);  /* every item its own copy: the tuple too, unmemoised */
-    }
     if (Py_EnterRecursiveCall(" while deep-copying an object")) {
         return NULL;
     }
