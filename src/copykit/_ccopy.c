@@ -1685,7 +1685,8 @@ deepcopy_dict(DeepCtx *c, PyObject *x)
     Py_ssize_t pos = 0, used = PyDict_GET_SIZE(x), remaining = used;
     MemoTable *table = c->table;
     Py_ssize_t entry = table != NULL ? table->used : -1;
-    y = PyDict_New();
+    /* room for every item at once (no resizes on the way) */
+    y = used > 5 ? _PyDict_NewPresized(used) : PyDict_New();
     if (y == NULL) {
         return NULL;
     }
