@@ -1905,7 +1905,6 @@ copy_part(DeepCtx *c, Frame *f, PyObject *part, int *push)
 static PyObject *
 deepcopy_container(DeepCtx *c, PyObject *x)
 {
-<<<<<<< HEAD
     FrameStack stack;
     Frame *f;
     PyObject *part, *copy, *original;
@@ -1916,16 +1915,6 @@ deepcopy_container(DeepCtx *c, PyObject *x)
     f = frames_push(&stack);
     if (frame_begin(c, f, x) < 0) {
         goto error_in_top;
-=======
-    PyObject *y, *key, *value, *key_copy = NULL, *value_copy = NULL;
-    Py_ssize_t pos = 0, used = PyDict_GET_SIZE(x), remaining = used;
-    MemoTable *table = c->table;
-    Py_ssize_t entry = table != NULL ? table->used : -1;
-    /* room for every item at once (no resizes on the way) */
-    y = used > 5 ? _PyDict_NewPresized(used) : PyDict_New();
-    if (y == NULL) {
-        return NULL;
->>>>>>> c-core
     }
     for (;;) {
         f = &stack.frames[stack.depth - 1];
