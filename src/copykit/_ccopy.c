@@ -1,0 +1,2901 @@
+/* _ccopy.c: the C twin of copykit/_pycopy.py.
+ *
+ * copy() and deepcopy() do exactly what the running interpreter's copy module does
+ * (same results, sharing, memo contents, hook calls, errors), only faster. The
+ * sections mirror _pycopy.py: module state, memo, atomic types, shallow copy,
+ * containers, reduce and reconstruct, per-type plans, path notes, module init.
+ *
+ * The memo. While no Python code can see it, a deepcopy call keeps its memo in a
+ * pointer-keyed table (_memotable.h). The first time Python code must receive it (a
+ * __deepcopy__ hook, a registered copier, a delegated _reconstruct) the table becomes
+ * the very dict the stdlib would have built by then, and the rest of the call works
+ * on that dict ("dict mode"). A memo passed by the caller is in dict mode from the
+ * start; a memo that is not an exact dict is handed to the pure twin.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include "_memotable.h"
+
+#if PY_VERSION_HEX < 0x030A0000
+#  error "copykit needs CPython 3.10 or newer"
+#endif
+
+/* 3.13 renamed _PyObject_LookupAttr: 1 found, 0 missing (no exception), -1 error. */
+#if PY_VERSION_HEX >= 0x030D0000
+#  define lookup_attr PyObject_GetOptionalAttr
+#else
+#  define lookup_attr _PyObject_LookupAttr
+#endif
+
+/* 3.12 spells the structmember constants with a Py_ prefix. */
+#ifndef Py_T_OBJECT_EX
+#  define Py_T_OBJECT_EX T_OBJECT_EX
+#endif
+#ifndef Py_READONLY
+#  define Py_READONLY READONLY
+#endif
+
+/* ======================================================================== */
+/* Module state                                                             */
+/* ======================================================================== */
+
+#define PLAN_CACHE_SIZE 256
+#define PLAN_MAX_SLOTS 16
+#define PLAN_GENERAL 0   /* known: always take the general path */
+#define PLAN_REDUCE 1    /* plain instance: reduce and reconstruct done in C */
+#define PLAN_IDENTITY 2  /* immutable type whose C __deepcopy__ returns the object */
+#define PLAN_CREDUCE 3   /* immutable C type reduced by its own C __reduce(_ex)__ */
+
+/* How plain instances of one type are reduced, learnt once and trusted while the
+   type's version tag is unchanged (see "Per-type plans"). */
+typedef struct {
+    PyTypeObject *type;    /* borrowed; only compared, the tag proves it is the same */
+    unsigned int tag;      /* tp_version_tag when learnt; 0 = empty entry */
+    int kind;              /* PLAN_GENERAL, PLAN_REDUCE or PLAN_IDENTITY */
+    unsigned int meta_tag; /* tp_version_tag of the metaclass when learnt */
+    int has_dict;
+    int shallow_ok;        /* getattr(cls, "__copy__") finds nothing */
+    uint64_t table_version; /* copyreg.dispatch_table version last seen without tp */
+    PyObject *reducer;     /* PLAN_CREDUCE: the type's __reduce_ex__ or __reduce__
+                              method descriptor (borrowed; the type is immutable) */
+    int with_protocol;     /* PLAN_CREDUCE: reducer is __reduce_ex__ (called with 4) */
+    PyObject *slotnames;   /* borrowed from the type's __dict__; checked on use */
+    Py_ssize_t nslots;
+    PyObject *names[PLAN_MAX_SLOTS];     /* borrowed: the list's items when learnt */
+    Py_ssize_t offsets[PLAN_MAX_SLOTS];
+} TypePlan;
+
+typedef struct {
+    PyObject *Error;                 /* copy.Error */
+    PyObject *dispatch_table;        /* copyreg.dispatch_table */
+    PyObject *copyreg_newobj;        /* copyreg.__newobj__ */
+    PyObject *stdlib_copy_dispatch;  /* copy._copy_dispatch: programs register there */
+    PyObject *stdlib_deep_dispatch;  /* copy._deepcopy_dispatch */
+    PyObject *pycopy;                /* copykit._pycopy, the reference twin */
+    PyObject *own_copiers;           /* _pycopy._STDLIB_TO_OWN_COPIERS */
+    PyObject *own_atomic;            /* _pycopy._deepcopy_atomic */
+    PyObject *helpers;               /* dict of small Python helpers, made on first use */
+    PyObject *enum_deepcopy;         /* enum.Enum.__deepcopy__ once seen, or NULL */
+    PyCFunction identity_cfuncs[3];  /* C __deepcopy__ that return self, once seen */
+    PyObject *empty_tuple;
+    PyObject *four;
+    PyObject *s_deepcopy, *s_copy, *s_reduce_ex, *s_reduce, *s_getstate, *s_setstate;
+    PyObject *s_dict, *s_update, *s_append, *s_items, *s_new, *s_slotnames;
+    PyObject *s_getnewargs, *s_getnewargs_ex, *s_self;
+    getter dict_getter;              /* the getter of a plain class's __dict__ */
+    uint64_t deep_registry_version;  /* copy._deepcopy_dispatch version while it only
+                                        holds built-in types (0: not known to) */
+    uint64_t copy_registry_version;  /* the same for copy._copy_dispatch */
+    PyObject *object_reduce_ex, *object_reduce, *object_getstate; /* borrowed from object */
+    TypePlan plans[PLAN_CACHE_SIZE];
+} copy_state;
+
+static inline copy_state *
+get_state(PyObject *module)
+{
+    return (copy_state *)PyModule_GetState(module);
+}
+
+/* A dict's version tag: it changes on every modification. Deprecated for Python code
+   since 3.12 but still maintained by the interpreter through 3.13. */
+static inline uint64_t
+dict_version(PyObject *dict)
+{
+    uint64_t version;
+_Py_COMP_DIAG_PUSH
+_Py_COMP_DIAG_IGNORE_DEPR_DECLS
+    version = ((PyDictObject *)dict)->ma_version_tag;
+_Py_COMP_DIAG_POP
+    return version;
+}
+
+/* registry.get(tp) (borrowed, NULL if absent or on error), skipped while the registry
+   is unchanged since it was seen holding only built-in types that never get here. */
+static inline PyObject *
+registry_lookup(PyObject *registry, uint64_t pristine, PyTypeObject *tp)
+{
+    if (pristine != 0 && dict_version(registry) == pristine) {
+        return NULL;
+    }
+    return PyDict_GetItemWithError(registry, (PyObject *)tp);
+}
+
+/* ======================================================================== */
+/* Memo                                                                     */
+/* ======================================================================== */
+
+/* One deepcopy call: the memo is the table (table != NULL) or the dict memo. */
+typedef struct {
+    copy_state *st;
+    MemoTable *table;
+    PyObject *memo;      /* dict mode: the memo dict (owned if owns_memo) */
+    PyObject *memo_key;  /* dict mode: id(memo) as an int (owned) */
+    int owns_memo;
+} DeepCtx;
+
+/* Enter dict mode with memo (borrowed unless owned); 0 or -1 with exception set. */
+static int
+ctx_use_dict(DeepCtx *c, PyObject *memo, int owned)
+{
+    c->memo_key = PyLong_FromVoidPtr(memo);
+    if (c->memo_key == NULL) {
+        if (owned) {
+            Py_DECREF(memo);
+        }
+        return -1;
+    }
+    c->memo = memo;
+    c->owns_memo = owned;
+    c->table = NULL;
+    return 0;
+}
+
+/* The memo as the dict Python code receives (borrowed), built from the table on the
+   first request; NULL with exception set on failure. */
+static PyObject *
+memo_materialize(DeepCtx *c)
+{
+    PyObject *dict;
+    if (c->table == NULL) {
+        return c->memo;
+    }
+    dict = memotable_to_dict(c->table);
+    if (dict == NULL) {
+        return NULL;
+    }
+    memotable_clear(c->table);
+    if (ctx_use_dict(c, dict, 1) < 0) {
+        return NULL;
+    }
+    return c->memo;
+}
+
+/* memo.get(id(x)): 1 with *found a new reference, 0 if absent, -1 with exception. */
+static int
+memo_lookup(DeepCtx *c, PyObject *x, PyObject **found)
+{
+    PyObject *key, *value;
+    if (c->table != NULL) {
+        value = memotable_get(c->table, x);
+        if (value == NULL) {
+            return 0;
+        }
+        *found = Py_NewRef(value);
+        return 1;
+    }
+    key = PyLong_FromVoidPtr(x);
+    if (key == NULL) {
+        return -1;
+    }
+    value = PyDict_GetItemWithError(c->memo, key);
+    Py_DECREF(key);
+    if (value == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    *found = Py_NewRef(value);
+    return 1;
+}
+
+/* memo[id(x)] = y; 0 or -1 with exception set. */
+static int
+memo_set(DeepCtx *c, PyObject *x, PyObject *y)
+{
+    PyObject *key;
+    int rc;
+    if (c->table != NULL) {
+        return memotable_set(c->table, x, y);
+    }
+    key = PyLong_FromVoidPtr(x);
+    if (key == NULL) {
+        return -1;
+    }
+    rc = PyDict_SetItem(c->memo, key, y);
+    Py_DECREF(key);
+    return rc;
+}
+
+/* _keep_alive: memo[id(memo)].append(x), or a new list on KeyError; 0 or -1. */
+static int
+memo_keep_alive(DeepCtx *c, PyObject *x)
+{
+    PyObject *list, *result, *fresh;
+    int rc;
+    if (c->table != NULL) {
+        return memotable_keep(c->table, x);
+    }
+    list = PyDict_GetItemWithError(c->memo, c->memo_key);
+    if (list != NULL) {
+        if (PyList_CheckExact(list)) {
+            return PyList_Append(list, x);
+        }
+        Py_INCREF(list);
+        result = PyObject_CallMethodOneArg(list, c->st->s_append, x);
+        Py_DECREF(list);
+        if (result != NULL) {
+            Py_DECREF(result);
+            return 0;
+        }
+        if (!PyErr_ExceptionMatches(PyExc_KeyError)) {
+            return -1;
+        }
+        PyErr_Clear();
+    }
+    else if (PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_KeyError)) {
+            return -1;
+        }
+        PyErr_Clear();
+    }
+    fresh = PyList_New(1);
+    if (fresh == NULL) {
+        return -1;
+    }
+    PyList_SET_ITEM(fresh, 0, Py_NewRef(x));
+    rc = PyDict_SetItem(c->memo, c->memo_key, fresh);
+    Py_DECREF(fresh);
+    return rc;
+}
+
+/* Before code other than this module's may reach the copies made so far: give the
+   collector back what the private memo untracked (see memotable_untrack). */
+static inline void
+memo_settle(DeepCtx *c)
+{
+    if (c->table != NULL) {
+        memotable_settle(c->table);
+    }
+}
+
+/* memo[id(x)] = y and keep x alive, as deepcopy does for every y that is not x. */
+static inline int
+memo_remember(DeepCtx *c, PyObject *x, PyObject *y)
+{
+    if (memo_set(c, x, y) < 0) {
+        return -1;
+    }
+    return memo_keep_alive(c, x);
+}
+
+/* ======================================================================== */
+/* Atomic and immutable types                                               */
+/* ======================================================================== */
+
+/* Is tp one of the stdlib's _deepcopy_atomic types (exact type)? */
+static inline int
+is_deep_atomic(PyTypeObject *tp)
+{
+    return tp == &PyUnicode_Type || tp == &PyLong_Type || tp == &PyFloat_Type
+           || tp == Py_TYPE(Py_None) || tp == &PyBool_Type || tp == &PyBytes_Type
+           || tp == &PyComplex_Type || tp == &PyType_Type || tp == &PyFunction_Type
+           || tp == &PyCFunction_Type || tp == &PyCode_Type || tp == &PyRange_Type
+           || tp == &_PyWeakref_RefType || tp == &PyProperty_Type
+           || tp == Py_TYPE(Py_Ellipsis) || tp == Py_TYPE(Py_NotImplemented);
+}
+
+/* Is tp one of the types copy() returns unchanged (_copy_immutable)? */
+static inline int
+is_shallow_immutable(PyTypeObject *tp)
+{
+    return is_deep_atomic(tp) || tp == &PyTuple_Type || tp == &PyFrozenSet_Type
+           || tp == &PySlice_Type;
+}
+
+/* getattr(obj, name, None): 1 with *result a new reference when present and not
+   None, 0 when missing or None (as `is not None` tests), -1 with exception set. */
+static inline int
+lookup_not_none(PyObject *obj, PyObject *name, PyObject **result)
+{
+    if (lookup_attr(obj, name, result) < 0) {
+        return -1;
+    }
+    if (*result == Py_None) {
+        Py_CLEAR(*result);
+    }
+    return *result != NULL;
+}
+
+/* ======================================================================== */
+/* Small Python helpers                                                     */
+/* ======================================================================== */
+
+/* Things the interpreter itself must do so that error messages match exactly:
+   star-unpacking a reduce value into _reconstruct, and `a, b = item`. */
+static const char helpers_source[] =
+    "def reconstruct_star(reconstruct, x, memo, rv):\n"
+    "    return reconstruct(x, memo, *rv)\n"
+    "def unpack_pair(item):\n"
+    "    first, second = item\n"
+    "    return first, second\n";
+
+/* The helper function called name (borrowed), or NULL with exception set. */
+static PyObject *
+get_helper(copy_state *st, const char *name)
+{
+    PyObject *func;
+    if (st->helpers == NULL) {
+        PyObject *globals = NULL, *code = NULL, *result = NULL;
+        globals = PyDict_New();
+        if (globals == NULL
+            || PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0) {
+            goto fail;
+        }
+        code = Py_CompileString(helpers_source, "<copykit._ccopy helpers>", Py_file_input);
+        if (code == NULL) {
+            goto fail;
+        }
+        result = PyEval_EvalCode(code, globals, globals);
+        if (result == NULL) {
+            goto fail;
+        }
+        Py_DECREF(result);
+        Py_DECREF(code);
+        st->helpers = globals;
+        goto found;
+    fail:
+        Py_XDECREF(globals);
+        Py_XDECREF(code);
+        return NULL;
+    }
+found:
+    func = PyDict_GetItemString(st->helpers, name);
+    if (func == NULL) {
+        PyErr_Format(PyExc_SystemError, "copykit helper %s missing", name);
+    }
+    return func;
+}
+
+/* `first, second = item` into two new references; 0, or -1 with the interpreter's
+   own unpacking error set. */
+static int
+unpack_pair(copy_state *st, PyObject *item, PyObject **first, PyObject **second)
+{
+    PyObject *helper, *pair;
+    if (PyTuple_CheckExact(item) && PyTuple_GET_SIZE(item) == 2) {
+        *first = Py_NewRef(PyTuple_GET_ITEM(item, 0));
+        *second = Py_NewRef(PyTuple_GET_ITEM(item, 1));
+        return 0;
+    }
+    helper = get_helper(st, "unpack_pair");
+    if (helper == NULL) {
+        return -1;
+    }
+    pair = PyObject_CallOneArg(helper, item);
+    if (pair == NULL) {
+        return -1;
+    }
+    *first = Py_NewRef(PyTuple_GET_ITEM(pair, 0));
+    *second = Py_NewRef(PyTuple_GET_ITEM(pair, 1));
+    Py_DECREF(pair);
+    return 0;
+}
+
+/* ======================================================================== */
+/* Path notes (PEP 678, 3.11+): where in the structure a deepcopy failed     */
+/* ======================================================================== */
+
+/* The error path only: the pure twin builds and attaches the note, so both twins
+   write the same text. Nothing here runs when copying succeeds. */
+
+#if PY_VERSION_HEX >= 0x030C0000
+#  define FETCH_EXC(exc) ((exc) = PyErr_GetRaisedException())
+#  define RESTORE_EXC(exc) PyErr_SetRaisedException(exc)
+#elif PY_VERSION_HEX >= 0x030B0000
+/* 3.11: fetch, normalise and attach the traceback, so the exception is one object. */
+static PyObject *
+fetch_exception(void)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL && value != NULL) {
+        PyException_SetTraceback(value, tb);
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+}
+#  define FETCH_EXC(exc) ((exc) = fetch_exception())
+#  define RESTORE_EXC(exc) PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(exc)), (exc), \
+                                         PyException_GetTraceback(exc))
+#endif
+
+/* Call _pycopy.<note>(exc, *args) on the pending exception, which stays pending. */
+static void
+call_note(copy_state *st, const char *note, PyObject *segment_or_state, PyObject *child)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    PyObject *exc, *func, *result = NULL;
+    FETCH_EXC(exc);
+    if (exc == NULL) {
+        return;
+    }
+    func = PyObject_GetAttrString(st->pycopy, note);
+    if (func != NULL) {
+        if (child != NULL) {
+            result = PyObject_CallFunctionObjArgs(func, exc, segment_or_state, child, NULL);
+        }
+        else {
+            result = PyObject_CallFunctionObjArgs(func, exc, segment_or_state, NULL);
+        }
+        Py_DECREF(func);
+    }
+    Py_XDECREF(result);
+    PyErr_Clear();
+    RESTORE_EXC(exc);
+#else
+    (void)st; (void)note; (void)segment_or_state; (void)child;
+#endif
+}
+
+/* Record a failure at segment kind(argument) whose failing part is child. */
+static void
+note_failure(copy_state *st, const char *kind, PyObject *argument, PyObject *child)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    PyObject *exc, *segment;
+    FETCH_EXC(exc);
+    if (exc == NULL) {
+        return;
+    }
+    segment = PyObject_CallMethod(st->pycopy, kind, "O", argument);
+    PyErr_Clear();
+    RESTORE_EXC(exc);
+    if (segment != NULL) {
+        call_note(st, "_note_failure", segment, child);
+        Py_DECREF(segment);
+    }
+#else
+    (void)st; (void)kind; (void)argument; (void)child;
+#endif
+}
+
+/* note_failure for a position segment (an index or reduce argument number). */
+static void
+note_failure_at(copy_state *st, const char *kind, Py_ssize_t position, PyObject *child)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    PyObject *exc, *number;
+    FETCH_EXC(exc);
+    number = PyLong_FromSsize_t(position);
+    PyErr_Clear();
+    if (exc != NULL) {
+        RESTORE_EXC(exc);
+    }
+    if (number != NULL) {
+        note_failure(st, kind, number, child);
+        Py_DECREF(number);
+    }
+#else
+    (void)st; (void)kind; (void)position; (void)child;
+#endif
+}
+
+/* ======================================================================== */
+/* Reduce and reconstruct                                                   */
+/* ======================================================================== */
+
+static PyObject *deepcopy_object(DeepCtx *c, PyObject *x);
+static PyObject *deepcopy_fresh(DeepCtx *c, PyObject *x);
+static PyObject *deepcopy_container(DeepCtx *c, PyObject *x);
+
+/* The reduce value of x as copy/deepcopy obtain it (new reference), or NULL with
+   copy.Error (no way to reduce) or the reductor's exception set. */
+static PyObject *
+reduce_object(copy_state *st, PyObject *x, int deep)
+{
+    PyObject *reductor, *rv;
+    PyTypeObject *cls = Py_TYPE(x);
+    int truth;
+    reductor = PyDict_GetItemWithError(st->dispatch_table, (PyObject *)cls);
+    if (reductor != NULL) {
+        Py_INCREF(reductor);
+        /* deepcopy tests the registered reductor's truth, copy only its presence */
+        truth = deep ? PyObject_IsTrue(reductor) : 1;
+        if (truth > 0) {
+            rv = PyObject_CallOneArg(reductor, x);
+            Py_DECREF(reductor);
+            return rv;
+        }
+        Py_DECREF(reductor);
+        if (truth < 0) {
+            return NULL;
+        }
+    }
+    else if (PyErr_Occurred()) {
+        return NULL;
+    }
+    if (lookup_not_none(x, st->s_reduce_ex, &reductor) < 0) {
+        return NULL;
+    }
+    if (reductor != NULL) {
+        rv = PyObject_CallOneArg(reductor, st->four);
+        Py_DECREF(reductor);
+        return rv;
+    }
+    if (lookup_attr(x, st->s_reduce, &reductor) < 0) {
+        return NULL;
+    }
+    truth = reductor != NULL ? PyObject_IsTrue(reductor) : 0;
+    if (truth > 0) {
+        rv = PyObject_CallNoArgs(reductor);
+        Py_DECREF(reductor);
+        return rv;
+    }
+    Py_XDECREF(reductor);
+    if (truth == 0) {
+        PyErr_Format(st->Error, deep ? "un(deep)copyable object of type %S"
+                                     : "un(shallow)copyable object of type %S",
+                     (PyObject *)cls);
+    }
+    return NULL;
+}
+
+/* The reduce value of x by a PLAN_CREDUCE reducer, or NULL with exception set; the
+   same call getattr(x, "__reduce_ex__")(4) makes, without the bound methods. */
+static PyObject *
+reduce_by_plan(copy_state *st, PyObject *reducer, int with_protocol, PyObject *x)
+{
+    PyObject *args[2] = {x, st->four};
+    return PyObject_Vectorcall(reducer, args, with_protocol ? 2 : 1, NULL);
+}
+
+/* Hand a reduce value of unusual shape to the pure twin's _reconstruct, called with
+   `*rv` by the interpreter so every message is the stdlib's. New reference or NULL. */
+static PyObject *
+reconstruct_in_python(DeepCtx *c, copy_state *st, PyObject *x, PyObject *rv)
+{
+    PyObject *helper, *reconstruct, *memo = Py_None, *y;
+    if (c != NULL) {
+        memo = memo_materialize(c);
+        if (memo == NULL) {
+            return NULL;
+        }
+    }
+    helper = get_helper(st, "reconstruct_star");
+    if (helper == NULL) {
+        return NULL;
+    }
+    reconstruct = PyObject_GetAttrString(st->pycopy, "_reconstruct");
+    if (reconstruct == NULL) {
+        return NULL;
+    }
+    y = PyObject_CallFunctionObjArgs(helper, reconstruct, x, memo, rv, NULL);
+    Py_DECREF(reconstruct);
+    return y;
+}
+
+/* The reduce arguments with every element deep-copied, as a new tuple even when no
+   element changed: func(*args) receives a fresh tuple in the stdlib, and some
+   constructors keep it (operator.itemgetter). NULL with exception set on failure. */
+static PyObject *
+deepcopy_args(DeepCtx *c, PyObject *args)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    PyObject *copies = PyTuple_New(n);
+    if (copies == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *arg = PyTuple_GET_ITEM(args, i);
+        PyObject *copy = deepcopy_object(c, arg);
+        if (copy == NULL) {
+            note_failure_at(c->st, "_ReduceArgument", i, arg);
+            Py_DECREF(copies);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(copies, i, copy);
+    }
+    return copies;
+}
+
+/* Can `cls.__new__(cls, *rest)` be done by calling object.__new__'s C slot directly?
+   True for classes that inherit object.__new__ under an ordinary metaclass. */
+static int
+newobj_is_object_new(copy_state *st, PyObject *cls)
+{
+    PyTypeObject *meta;
+    PyObject *meta_new;
+    if (!PyType_Check(cls) || ((PyTypeObject *)cls)->tp_new != PyBaseObject_Type.tp_new) {
+        return 0;
+    }
+    meta = Py_TYPE(cls);
+    if (meta == &PyType_Type) {
+        return 1;
+    }
+    if (meta->tp_getattro != PyType_Type.tp_getattro) {
+        return 0;
+    }
+    /* a data descriptor called __new__ on the metaclass would win the lookup */
+    meta_new = _PyType_Lookup(meta, st->s_new);
+    return meta_new == NULL || Py_TYPE(meta_new)->tp_descr_set == NULL;
+}
+
+/* y = func(*args), with copyreg.__newobj__ done without its Python frame. */
+static PyObject *
+call_constructor(copy_state *st, PyObject *func, PyObject *args)
+{
+    PyObject *cls, *rest, *method, *y;
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    if (func != st->copyreg_newobj || n == 0) {
+        return PyObject_Call(func, args, NULL);
+    }
+    cls = PyTuple_GET_ITEM(args, 0);
+    if (n == 1 && newobj_is_object_new(st, cls)) {
+        return ((PyTypeObject *)cls)->tp_new((PyTypeObject *)cls, st->empty_tuple, NULL);
+    }
+    rest = PyTuple_GetSlice(args, 1, n);
+    if (rest == NULL) {
+        return NULL;
+    }
+    if (newobj_is_object_new(st, cls)) {
+        y = ((PyTypeObject *)cls)->tp_new((PyTypeObject *)cls, rest, NULL);
+        Py_DECREF(rest);
+        return y;
+    }
+    /* what copyreg.__newobj__ does: cls.__new__(cls, *args) */
+    method = PyObject_GetAttr(cls, st->s_new);
+    Py_DECREF(rest);
+    if (method == NULL) {
+        return NULL;
+    }
+    y = PyObject_Call(method, args, NULL);
+    Py_DECREF(method);
+    return y;
+}
+
+/* y.__dict__.update(state); 0 or -1 with exception set. */
+static int
+update_instance_dict(copy_state *st, PyObject *y, PyObject *state)
+{
+    PyObject *dict, *result;
+    int rc;
+    dict = PyObject_GetAttr(y, st->s_dict);
+    if (dict == NULL) {
+        return -1;
+    }
+    if (PyDict_CheckExact(dict) && PyDict_CheckExact(state)) {
+        rc = PyDict_Update(dict, state);
+    }
+    else {
+        result = PyObject_CallMethodOneArg(dict, st->s_update, state);
+        rc = result == NULL ? -1 : 0;
+        Py_XDECREF(result);
+    }
+    Py_DECREF(dict);
+    return rc;
+}
+
+/* for key, value in slotstate.items(): setattr(y, key, value); 0 or -1. */
+static int
+set_slot_state(copy_state *st, PyObject *y, PyObject *slotstate)
+{
+    PyObject *items = NULL, *iterator = NULL, *item = NULL, *key = NULL, *value = NULL;
+    int rc = -1;
+    items = PyObject_CallMethodNoArgs(slotstate, st->s_items);
+    if (items == NULL) {
+        goto done;
+    }
+    iterator = PyObject_GetIter(items);
+    if (iterator == NULL) {
+        goto done;
+    }
+    while ((item = PyIter_Next(iterator)) != NULL) {
+        if (unpack_pair(st, item, &key, &value) < 0) {
+            goto done;
+        }
+        Py_CLEAR(item);
+        if (PyObject_SetAttr(y, key, value) < 0) {
+            goto done;
+        }
+        Py_CLEAR(key);
+        Py_CLEAR(value);
+    }
+    rc = PyErr_Occurred() ? -1 : 0;
+done:
+    Py_XDECREF(items);
+    Py_XDECREF(iterator);
+    Py_XDECREF(item);
+    Py_XDECREF(key);
+    Py_XDECREF(value);
+    return rc;
+}
+
+/* Apply state without __setstate__: a dict, or a (dict, slot dict) pair. */
+static int
+set_dict_and_slot_state(copy_state *st, PyObject *y, PyObject *state)
+{
+    PyObject *dictstate = NULL, *slotstate = NULL;
+    Py_ssize_t size = 0;
+    int rc = -1;
+    if (PyTuple_Check(state)) {
+        size = PyTuple_CheckExact(state) ? PyTuple_GET_SIZE(state) : PyObject_Size(state);
+        if (size < 0) {
+            return -1;
+        }
+    }
+    if (size == 2) {
+        if (unpack_pair(st, state, &dictstate, &slotstate) < 0) {
+            return -1;
+        }
+    }
+    else {
+        dictstate = Py_NewRef(state);
+        slotstate = Py_NewRef(Py_None);
+    }
+    if (dictstate != Py_None && update_instance_dict(st, y, dictstate) < 0) {
+        goto done;
+    }
+    if (slotstate != Py_None && set_slot_state(st, y, slotstate) < 0) {
+        goto done;
+    }
+    rc = 0;
+done:
+    Py_DECREF(dictstate);
+    Py_DECREF(slotstate);
+    return rc;
+}
+
+/* The state step of _reconstruct: __setstate__ if y has one, else dict and slots. */
+static int
+set_state(copy_state *st, PyObject *y, PyObject *state)
+{
+    PyObject *setstate, *result;
+    if (lookup_attr(y, st->s_setstate, &setstate) < 0) {
+        return -1;
+    }
+    if (setstate == NULL) {
+        return set_dict_and_slot_state(st, y, state);
+    }
+    Py_DECREF(setstate);
+    /* looked up again, as `y.__setstate__(state)` after `hasattr` does */
+    result = PyObject_CallMethodOneArg(y, st->s_setstate, state);
+    if (result == NULL) {
+        return -1;
+    }
+    Py_DECREF(result);
+    return 0;
+}
+
+/* y.append(item), through the method unless y is an exact list; 0 or -1. */
+static int
+append_item(copy_state *st, PyObject *y, PyObject *item)
+{
+    PyObject *result;
+    if (PyList_CheckExact(y)) {
+        return PyList_Append(y, item);
+    }
+    result = PyObject_CallMethodOneArg(y, st->s_append, item);
+    if (result == NULL) {
+        return -1;
+    }
+    Py_DECREF(result);
+    return 0;
+}
+
+/* for item in listiter: y.append(deepcopy(item) if deep else item); 0 or -1. */
+static int
+reconstruct_list_items(DeepCtx *c, copy_state *st, PyObject *y, PyObject *listiter)
+{
+    PyObject *iterator, *item;
+    Py_ssize_t position = 0;
+    int rc = -1;
+    iterator = PyObject_GetIter(listiter);
+    if (iterator == NULL) {
+        return -1;
+    }
+    while ((item = PyIter_Next(iterator)) != NULL) {
+        if (c != NULL) {
+            PyObject *copy = deepcopy_object(c, item);
+            if (copy == NULL) {
+                note_failure_at(st, "_Index", position, item);
+                Py_DECREF(item);
+                goto done;
+            }
+            Py_SETREF(item, copy);
+            position++;
+        }
+        if (c != NULL) {
+            memo_settle(c);
+        }
+        if (append_item(st, y, item) < 0) {
+            Py_DECREF(item);
+            goto done;
+        }
+        Py_DECREF(item);
+    }
+    rc = PyErr_Occurred() ? -1 : 0;
+done:
+    Py_DECREF(iterator);
+    return rc;
+}
+
+/* Copy one dict item of a reduce value: key first, then value; 0 or -1. */
+static int
+deepcopy_dict_item(DeepCtx *c, PyObject **key, PyObject **value)
+{
+    PyObject *key_copy, *value_copy;
+    key_copy = deepcopy_object(c, *key);
+    if (key_copy == NULL) {
+        note_failure(c->st, "_KeyItself", *key, *key);
+        return -1;
+    }
+    value_copy = deepcopy_object(c, *value);
+    if (value_copy == NULL) {
+        note_failure(c->st, "_Key", *key, *value);
+        Py_DECREF(key_copy);
+        return -1;
+    }
+    Py_SETREF(*key, key_copy);
+    Py_SETREF(*value, value_copy);
+    return 0;
+}
+
+/* for key, value in dictiter: y[key] = value (both copied if deep); 0 or -1. */
+static int
+reconstruct_dict_items(DeepCtx *c, copy_state *st, PyObject *y, PyObject *dictiter)
+{
+    PyObject *iterator, *item = NULL, *key = NULL, *value = NULL;
+    int rc = -1;
+    iterator = PyObject_GetIter(dictiter);
+    if (iterator == NULL) {
+        return -1;
+    }
+    while ((item = PyIter_Next(iterator)) != NULL) {
+        if (unpack_pair(st, item, &key, &value) < 0) {
+            goto done;
+        }
+        Py_CLEAR(item);
+        if (c != NULL) {
+            if (deepcopy_dict_item(c, &key, &value) < 0) {
+                goto done;
+            }
+            memo_settle(c);
+        }
+        if (PyObject_SetItem(y, key, value) < 0) {
+            goto done;
+        }
+        Py_CLEAR(key);
+        Py_CLEAR(value);
+    }
+    rc = PyErr_Occurred() ? -1 : 0;
+done:
+    Py_XDECREF(item);
+    Py_XDECREF(key);
+    Py_XDECREF(value);
+    Py_DECREF(iterator);
+    return rc;
+}
+
+/* _reconstruct(x, memo, *rv): the copy built from a reduce value (new reference), or
+   NULL with exception set. c is NULL for a shallow copy. */
+static PyObject *
+reconstruct(DeepCtx *c, copy_state *st, PyObject *x, PyObject *rv)
+{
+    PyObject *func, *args, *state, *listiter, *dictiter;
+    PyObject *y = NULL, *newargs = NULL, *state_copy = NULL;
+    Py_ssize_t n;
+    if (!PyTuple_CheckExact(rv) || PyTuple_GET_SIZE(rv) < 2 || PyTuple_GET_SIZE(rv) > 5
+        || !PyTuple_CheckExact(PyTuple_GET_ITEM(rv, 1))) {
+        return reconstruct_in_python(c, st, x, rv);
+    }
+    n = PyTuple_GET_SIZE(rv);
+    func = PyTuple_GET_ITEM(rv, 0);
+    args = PyTuple_GET_ITEM(rv, 1);
+    state = n > 2 ? PyTuple_GET_ITEM(rv, 2) : Py_None;
+    listiter = n > 3 ? PyTuple_GET_ITEM(rv, 3) : Py_None;
+    dictiter = n > 4 ? PyTuple_GET_ITEM(rv, 4) : Py_None;
+    if (c != NULL && func == st->copyreg_newobj && PyTuple_GET_SIZE(args) == 1
+        && PyType_Check(PyTuple_GET_ITEM(args, 0)) && c->table != NULL
+        && newobj_is_object_new(st, PyTuple_GET_ITEM(args, 0))) {
+        /* (copyreg.__newobj__, (cls,)): cls is its own copy and the args tuple goes
+           nowhere, so object.__new__(cls) needs no copied tuple */
+        newargs = Py_NewRef(args);
+    }
+    else if (c != NULL && PyTuple_GET_SIZE(args) > 0) {
+        newargs = deepcopy_args(c, args);
+    }
+    else {
+        newargs = Py_NewRef(args);
+    }
+    if (newargs == NULL) {
+        goto error;
+    }
+    if (c != NULL) {
+        memo_settle(c);
+    }
+    y = call_constructor(st, func, newargs);
+    if (y == NULL) {
+        goto error;
+    }
+    if (c != NULL && memo_set(c, x, y) < 0) {
+        goto error;
+    }
+    if (state != Py_None) {
+        if (c != NULL) {
+            state_copy = deepcopy_object(c, state);
+            if (state_copy == NULL) {
+                call_note(st, "_note_state_failure", state, NULL);
+                goto error;
+            }
+            memo_settle(c);
+        }
+        if (set_state(st, y, state_copy != NULL ? state_copy : state) < 0) {
+            goto error;
+        }
+    }
+    if (c != NULL) {
+        memo_settle(c);  /* copies reach y's own methods below */
+    }
+    if (listiter != Py_None && reconstruct_list_items(c, st, y, listiter) < 0) {
+        goto error;
+    }
+    if (dictiter != Py_None && reconstruct_dict_items(c, st, y, dictiter) < 0) {
+        goto error;
+    }
+    goto done;
+error:
+    Py_CLEAR(y);
+done:
+    Py_XDECREF(newargs);
+    Py_XDECREF(state_copy);
+    return y;
+}
+
+/* ======================================================================== */
+/* Per-type plans: plain instances without the Python round trips           */
+/* ======================================================================== */
+
+/* For a class that takes every default (object.__reduce_ex__, object.__getstate__,
+   object.__new__, no hooks), __reduce_ex__(4) always yields
+   (copyreg.__newobj__, (cls,), state, None, None) with state the instance __dict__
+   (None when empty; 3.10: when absent) or (dict-or-None, {slot: value}). The plan
+   builds that same state directly and constructs the copy with object.__new__; the
+   state is then deep-copied through the memo as usual, so the memo ends up exactly
+   as the stdlib's. A plan is learnt from a real __reduce_ex__(4) result (so every
+   check object.__reduce_ex__ makes has passed) and trusted while the type's version
+   tag is unchanged: any change to the class or its bases gives it a new tag. */
+
+/* Is the version tag of tp valid (assigned and not invalidated)? */
+static inline int
+type_tag_valid(PyTypeObject *tp)
+{
+    return (tp->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) && tp->tp_version_tag != 0;
+}
+
+/* The cache entry for tp (the place it would live; check its tag). */
+static inline TypePlan *
+plan_slot(copy_state *st, PyTypeObject *tp)
+{
+    uintptr_t h = (uintptr_t)tp >> 4;
+    return &st->plans[(h ^ (h >> 8)) & (PLAN_CACHE_SIZE - 1)];
+}
+
+/* Does the instance __dict__ of x hold names that would change how it is copied?
+   1 yes, 0 no, -1 error. dict may be NULL. */
+static int
+instance_dict_overrides(copy_state *st, PyObject *dict)
+{
+    PyObject *names[3] = {st->s_deepcopy, st->s_reduce_ex, st->s_getstate};
+    if (dict == NULL || PyDict_GET_SIZE(dict) == 0) {
+        return 0;
+    }
+    for (int i = 0; i < 3; i++) {
+        int r = PyDict_Contains(dict, names[i]);
+        if (r != 0) {
+            return r;
+        }
+    }
+    return 0;
+}
+
+/* The instance __dict__ of x as object.__reduce_ex__ sees it: new reference, or NULL
+   without exception when x has none. 3.11+ creates it on demand (as the stdlib's
+   getstate does); 3.10 reports only a dict that exists. */
+static PyObject *
+instance_dict(PyObject *x, int has_dict)
+{
+    if (!has_dict) {
+        return NULL;
+    }
+#if PY_VERSION_HEX >= 0x030B0000
+    return PyObject_GenericGetDict(x, NULL);
+#else
+    {
+        PyObject **dictptr = _PyObject_GetDictPtr(x);
+        return (dictptr != NULL && *dictptr != NULL) ? Py_NewRef(*dictptr) : NULL;
+    }
+#endif
+}
+
+/* The state object.__reduce_ex__(4) gives x under plan (new reference), or NULL with
+   exception set. dict is the instance dict (borrowed, may be NULL). */
+static PyObject *
+plan_state(const TypePlan *plan, PyObject *x, PyObject *dict)
+{
+    PyObject *dictstate, *slots = NULL, *state;
+#if PY_VERSION_HEX >= 0x030B0000
+    dictstate = (dict != NULL && PyDict_GET_SIZE(dict) > 0) ? dict : Py_None;
+#else
+    dictstate = dict != NULL ? dict : Py_None;
+#endif
+    if (plan->nslots > 0) {
+        slots = PyDict_New();
+        if (slots == NULL) {
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < plan->nslots; i++) {
+            PyObject *value = *(PyObject **)((char *)x + plan->offsets[i]);
+            if (value != NULL
+                && PyDict_SetItem(slots, plan->names[i], value) < 0) {
+                Py_DECREF(slots);
+                return NULL;
+            }
+        }
+        if (PyDict_GET_SIZE(slots) > 0) {
+            state = PyTuple_Pack(2, dictstate, slots);
+            Py_DECREF(slots);
+            return state;
+        }
+        Py_DECREF(slots);
+    }
+    return Py_NewRef(dictstate);
+}
+
+/* Do the type's attributes say "all defaults"? 1 yes, 0 no (never an exception). */
+static int
+plan_type_is_plain(copy_state *st, PyTypeObject *tp)
+{
+    PyObject *descr;
+    if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) || tp->tp_itemsize != 0
+        || tp->tp_getattro != PyObject_GenericGetAttr
+        || tp->tp_new != PyBaseObject_Type.tp_new
+        || PyType_IsSubtype(tp, &PyType_Type)) {
+        return 0;
+    }
+    if (_PyType_Lookup(tp, st->s_deepcopy) != NULL
+        || _PyType_Lookup(tp, st->s_setstate) != NULL
+        || _PyType_Lookup(tp, st->s_getnewargs) != NULL
+        || _PyType_Lookup(tp, st->s_getnewargs_ex) != NULL
+        || _PyType_Lookup(tp, st->s_reduce_ex) != st->object_reduce_ex
+        || _PyType_Lookup(tp, st->s_reduce) != st->object_reduce
+        || _PyType_Lookup(tp, st->s_getstate) != st->object_getstate) {
+        return 0;
+    }
+    if (!newobj_is_object_new(st, (PyObject *)tp)) {
+        return 0;
+    }
+    descr = _PyType_Lookup(Py_TYPE(tp), st->s_reduce);
+    if (descr != NULL && descr != st->object_reduce) {
+        return 0;  /* object.__reduce_ex__ compares cls.__reduce__ through the metaclass */
+    }
+    descr = _PyType_Lookup(tp, st->s_dict);
+    if (descr != NULL && (!Py_IS_TYPE(descr, &PyGetSetDescr_Type)
+                          || ((PyGetSetDescrObject *)descr)->d_getset->get != st->dict_getter)) {
+        return 0;
+    }
+    return 1;
+}
+
+/* Fill plan's slot offsets from the type's __slotnames__ list; 1 ok, 0 unusable. */
+static int
+plan_learn_slots(copy_state *st, PyTypeObject *tp, TypePlan *plan)
+{
+    PyObject *slotnames = PyDict_GetItemWithError(tp->tp_dict, st->s_slotnames);
+    if (slotnames == NULL || !PyList_CheckExact(slotnames)
+        || PyList_GET_SIZE(slotnames) > PLAN_MAX_SLOTS) {
+        PyErr_Clear();
+        return 0;
+    }
+    plan->slotnames = slotnames;
+    plan->nslots = PyList_GET_SIZE(slotnames);
+    for (Py_ssize_t i = 0; i < plan->nslots; i++) {
+        PyObject *name = PyList_GET_ITEM(slotnames, i);
+        PyObject *descr = PyUnicode_CheckExact(name) ? _PyType_Lookup(tp, name) : NULL;
+        PyMemberDef *member;
+        if (descr == NULL || !Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+            return 0;
+        }
+        member = ((PyMemberDescrObject *)descr)->d_member;
+        if (member->type != Py_T_OBJECT_EX || (member->flags & Py_READONLY)) {
+            return 0;
+        }
+        plan->names[i] = name;
+        plan->offsets[i] = member->offset;
+    }
+    return 1;
+}
+
+/* Do two dicts hold the very same keys and values in the same order? No __eq__ runs. */
+static int
+dicts_identical(PyObject *a, PyObject *b)
+{
+    Py_ssize_t pa = 0, pb = 0;
+    PyObject *ka, *va, *kb, *vb;
+    if (!PyDict_CheckExact(a) || !PyDict_CheckExact(b)
+        || PyDict_GET_SIZE(a) != PyDict_GET_SIZE(b)) {
+        return 0;
+    }
+    while (PyDict_Next(a, &pa, &ka, &va)) {
+        if (!PyDict_Next(b, &pb, &kb, &vb) || ka != kb || va != vb) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Does rv (a real __reduce_ex__(4) result for x) match what plan predicts? 1/0/-1. */
+static int
+plan_matches(copy_state *st, const TypePlan *plan, PyObject *x, PyObject *rv)
+{
+    PyObject *dict, *predicted, *actual;
+    int same;
+    if (!PyTuple_CheckExact(rv) || PyTuple_GET_SIZE(rv) != 5
+        || PyTuple_GET_ITEM(rv, 0) != st->copyreg_newobj
+        || PyTuple_GET_ITEM(rv, 3) != Py_None || PyTuple_GET_ITEM(rv, 4) != Py_None
+        || !PyTuple_CheckExact(PyTuple_GET_ITEM(rv, 1))
+        || PyTuple_GET_SIZE(PyTuple_GET_ITEM(rv, 1)) != 1
+        || PyTuple_GET_ITEM(PyTuple_GET_ITEM(rv, 1), 0) != (PyObject *)Py_TYPE(x)) {
+        return 0;
+    }
+    dict = instance_dict(x, plan->has_dict);
+    if (dict == NULL && PyErr_Occurred()) {
+        return -1;
+    }
+    predicted = plan_state(plan, x, dict);
+    Py_XDECREF(dict);
+    if (predicted == NULL) {
+        return -1;
+    }
+    actual = PyTuple_GET_ITEM(rv, 2);
+    if (PyTuple_CheckExact(predicted) && PyTuple_CheckExact(actual)
+        && PyTuple_GET_SIZE(actual) == 2) {
+        same = PyTuple_GET_ITEM(predicted, 0) == PyTuple_GET_ITEM(actual, 0)
+               && dicts_identical(PyTuple_GET_ITEM(predicted, 1), PyTuple_GET_ITEM(actual, 1));
+    }
+    else {
+        same = predicted == actual;
+    }
+    Py_DECREF(predicted);
+    PyErr_Clear();
+    return same;
+}
+
+/* For an immutable C type without instance dicts: the C method that
+   getattr(x, "__reduce_ex__")(4) ends up running (its own __reduce_ex__, or its own
+   __reduce__ through object.__reduce_ex__), so it can be called without binding.
+   1 and plan filled, or 0 (never an exception). */
+static int
+plan_learn_creduce(copy_state *st, PyTypeObject *tp, TypePlan *plan)
+{
+    PyObject *reduce_ex, *reduce;
+    if (!(tp->tp_flags & Py_TPFLAGS_IMMUTABLETYPE) || tp->tp_dictoffset != 0
+#if PY_VERSION_HEX >= 0x030B0000
+        || (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
+#endif
+        || tp->tp_getattro != PyObject_GenericGetAttr || Py_TYPE(tp) != &PyType_Type
+        || _PyType_Lookup(tp, st->s_deepcopy) != NULL) {
+        return 0;
+    }
+    reduce_ex = _PyType_Lookup(tp, st->s_reduce_ex);
+    reduce = _PyType_Lookup(tp, st->s_reduce);
+    if (reduce_ex == st->object_reduce_ex && reduce != NULL && reduce != st->object_reduce
+        && Py_IS_TYPE(reduce, &PyMethodDescr_Type)) {
+        plan->reducer = reduce;
+        plan->with_protocol = 0;
+    }
+    else if (reduce_ex != NULL && reduce_ex != st->object_reduce_ex
+             && Py_IS_TYPE(reduce_ex, &PyMethodDescr_Type)) {
+        plan->reducer = reduce_ex;
+        plan->with_protocol = 1;
+    }
+    else {
+        return 0;
+    }
+    plan->shallow_ok = _PyType_Lookup(tp, st->s_copy) == NULL;
+    return 1;
+}
+
+/* Learn (or refuse) a plan for type(x) from its real reduce value rv. Never fails:
+   an unusable type simply gets a negative entry. */
+static void
+plan_learn(copy_state *st, PyObject *x, PyObject *rv)
+{
+    PyTypeObject *tp = Py_TYPE(x);
+    TypePlan *plan = plan_slot(st, tp);
+    TypePlan candidate = {0};
+    if (!type_tag_valid(tp)) {
+        return;
+    }
+    if (!type_tag_valid(Py_TYPE(tp))) {
+        return;
+    }
+    candidate.type = tp;
+    candidate.tag = tp->tp_version_tag;
+    candidate.meta_tag = Py_TYPE(tp)->tp_version_tag;
+    candidate.shallow_ok = _PyType_Lookup(tp, st->s_copy) == NULL
+                           && _PyType_Lookup(Py_TYPE(tp), st->s_copy) == NULL;
+    candidate.has_dict = tp->tp_dictoffset != 0
+#if PY_VERSION_HEX >= 0x030B0000
+                         || (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
+#endif
+        ;
+    if (plan_learn_creduce(st, tp, &candidate)) {
+        candidate.kind = PLAN_CREDUCE;
+    }
+    else {
+        candidate.kind = plan_type_is_plain(st, tp) && plan_learn_slots(st, tp, &candidate)
+                         && type_tag_valid(tp) && tp->tp_version_tag == candidate.tag
+                         && plan_matches(st, &candidate, x, rv) == 1
+                         ? PLAN_REDUCE : PLAN_GENERAL;
+    }
+    PyErr_Clear();
+    *plan = candidate;
+}
+
+/* Is the class's __slotnames__ list (which may be changed in place) still the one the
+   plan learnt? */
+static inline int
+plan_slotnames_unchanged(const TypePlan *plan)
+{
+    if (plan->nslots == 0) {
+        return 1;
+    }
+    if (PyList_GET_SIZE(plan->slotnames) != plan->nslots) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < plan->nslots; i++) {
+        if (PyList_GET_ITEM(plan->slotnames, i) != plan->names[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* copyreg.dispatch_table.get(type) for a planned type (borrowed, NULL if absent or on
+   error), looked up again only when the table changed since the type was last missing. */
+static inline PyObject *
+plan_reductor(copy_state *st, TypePlan *plan)
+{
+    uint64_t version = dict_version(st->dispatch_table);
+    PyObject *reductor;
+    if (plan->table_version == version && version != 0) {
+        return NULL;
+    }
+    reductor = PyDict_GetItemWithError(st->dispatch_table, (PyObject *)plan->type);
+    if (reductor == NULL && !PyErr_Occurred()) {
+        plan->table_version = version;
+    }
+    return reductor;
+}
+
+/* The usable plan for tp, or NULL (unknown or refused; never an exception). */
+static inline TypePlan *
+plan_find(copy_state *st, PyTypeObject *tp, int *known)
+{
+    TypePlan *plan = plan_slot(st, tp);
+    *known = plan->type == tp && plan->tag == tp->tp_version_tag && type_tag_valid(tp)
+             && (plan->kind != PLAN_REDUCE || plan->meta_tag == Py_TYPE(tp)->tp_version_tag);
+    if (!*known || plan->kind == PLAN_GENERAL) {
+        return NULL;
+    }
+    if (!plan_slotnames_unchanged(plan)) {
+        *known = 0;
+        return NULL;
+    }
+    return plan;
+}
+
+/* Copy the parts of a plan in use (its slot arrays only as far as they are filled). */
+static inline void
+plan_snapshot(TypePlan *dst, const TypePlan *src)
+{
+    memcpy(dst, src, offsetof(TypePlan, names));
+    memcpy(dst->names, src->names, (size_t)src->nslots * sizeof(PyObject *));
+    memcpy(dst->offsets, src->offsets, (size_t)src->nslots * sizeof(Py_ssize_t));
+}
+
+/* Store the copied slot values into y's slots as setattr would; 0 or -1. The slot
+   dict is iterated with the checks of the dict iterator. */
+static int
+plan_set_slots(const TypePlan *plan, PyObject *y, PyObject *slots)
+{
+    Py_ssize_t pos = 0, used = PyDict_GET_SIZE(slots), j = 0;
+    PyObject *key, *value;
+    for (;;) {
+        if (PyDict_GET_SIZE(slots) != used) {
+            PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during iteration");
+            return -1;
+        }
+        if (!PyDict_Next(slots, &pos, &key, &value)) {
+            return 0;
+        }
+        for (Py_ssize_t tries = 0; tries < plan->nslots && plan->names[j] != key; tries++) {
+            j = (j + 1) % plan->nslots;
+        }
+        if (plan->names[j] == key && Py_TYPE(y)->tp_setattro == PyObject_GenericSetAttr) {
+            PyObject **slot = (PyObject **)((char *)y + plan->offsets[j]);
+            PyObject *old = *slot;
+            *slot = Py_NewRef(value);
+            Py_XDECREF(old);
+        }
+        else if (PyObject_SetAttr(y, key, value) < 0) {
+            return -1;
+        }
+    }
+}
+
+/* Apply the copied plan state to the fresh y when nothing can have changed since the
+   plan was checked (private memo, same type version): y has no __setstate__ and an
+   empty __dict__. 1 done, 0 not applicable (use set_state), -1 error. */
+static int
+plan_apply_state(DeepCtx *c, const TypePlan *plan, PyObject *y, PyObject *state,
+                 PyObject *dict_original)
+{
+    PyTypeObject *tp = Py_TYPE(y);
+    PyObject *dictstate = state, *slots = NULL, *dict;
+    int rc;
+    /* the cache entry may have been relearnt for another type meanwhile */
+    if (c->table == NULL || plan->type != tp || !type_tag_valid(tp)
+        || tp->tp_version_tag != plan->tag) {
+        return 0;
+    }
+    if (PyTuple_CheckExact(state) && PyTuple_GET_SIZE(state) == 2) {
+        dictstate = PyTuple_GET_ITEM(state, 0);
+        slots = PyTuple_GET_ITEM(state, 1);
+        if (!PyDict_CheckExact(slots)) {
+            return 0;
+        }
+    }
+    if (dictstate != Py_None) {
+        if (!PyDict_CheckExact(dictstate) || !plan->has_dict) {
+            return 0;
+        }
+        dict = PyObject_GenericGetDict(y, NULL);
+        if (dict == NULL) {
+            return -1;
+        }
+        /* the update clones the source's tracking into y's dict: track it first */
+        memotable_retrack_key(c->table, dict_original);
+        rc = PyDict_Update(dict, dictstate);
+        Py_DECREF(dict);
+        if (rc < 0) {
+            return -1;
+        }
+    }
+    if (slots != NULL && plan_set_slots(plan, y, slots) < 0) {
+        return -1;
+    }
+    return 1;
+}
+
+/* Deep copy of a plain instance by plan: exactly reduce + _reconstruct, without the
+   Python calls. Returns a new reference, NULL with exception set, or NULL without an
+   exception when x itself does not fit the plan (the caller takes the general path). */
+static PyObject *
+deepcopy_by_plan(DeepCtx *c, const TypePlan *cached, PyObject *x)
+{
+    /* a private copy: Python code (a key's __eq__ in the instance dict, hooks while
+       the state is copied) may relearn the cache entry under our feet */
+    TypePlan local, *plan = &local;
+    copy_state *st = c->st;
+    PyTypeObject *tp = Py_TYPE(x);
+    PyObject *dict = NULL, *state = NULL, *state_copy = NULL, *y = NULL;
+    int overrides;
+    plan_snapshot(&local, cached);
+    if (!plan_slotnames_unchanged(plan)) {
+        return NULL;
+    }
+    dict = instance_dict(x, plan->has_dict);
+    if (dict == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    /* the state first: the instance dict check below may run a key's __eq__ */
+    state = plan_state(plan, x, dict);
+    if (state == NULL) {
+        goto error;
+    }
+    overrides = instance_dict_overrides(st, dict);
+    if (overrides != 0) {
+        Py_XDECREF(dict);
+        Py_DECREF(state);
+        return NULL;  /* error set if overrides < 0 */
+    }
+    y = tp->tp_new(tp, st->empty_tuple, NULL);
+    if (y == NULL || memo_set(c, x, y) < 0) {
+        goto error;
+    }
+    memotable_untrack(c->table, c->table->used - 1);
+    if (state != Py_None) {
+        int applied;
+        state_copy = deepcopy_object(c, state);
+        if (state_copy == NULL) {
+            call_note(st, "_note_state_failure", state, NULL);
+            goto error;
+        }
+        applied = plan_apply_state(c, plan, y, state_copy, dict);
+        if (applied == 0) {
+            memo_settle(c);
+            applied = set_state(st, y, state_copy) < 0 ? -1 : 1;
+        }
+        if (applied < 0) {
+            goto error;
+        }
+    }
+    goto done;
+error:
+    Py_CLEAR(y);
+done:
+    Py_XDECREF(dict);
+    Py_XDECREF(state);
+    Py_XDECREF(state_copy);
+    return y;
+}
+
+/* Shallow copy of a plain instance by plan: reduce + _reconstruct(x, None, ...) is
+   y = object.__new__(cls); y.__dict__.update(x.__dict__); setattr for each slot.
+   New reference, NULL with exception set, or NULL without one when x does not fit. */
+static PyObject *
+copy_by_plan(copy_state *st, const TypePlan *cached, PyObject *x)
+{
+    /* a private copy: a key's __eq__ in the instance dict check may run Python code
+       that relearns the cache entry */
+    TypePlan local, *plan = &local;
+    PyTypeObject *tp = Py_TYPE(x);
+    PyObject *dict = NULL, *y = NULL, *ydict;
+    int overrides;
+    plan_snapshot(&local, cached);
+    if (!plan_slotnames_unchanged(plan)) {
+        return NULL;
+    }
+    dict = instance_dict(x, plan->has_dict);
+    if (dict == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    overrides = instance_dict_overrides(st, dict);
+    if (overrides != 0) {
+        Py_XDECREF(dict);
+        return NULL;  /* error set if overrides < 0 */
+    }
+    y = tp->tp_new(tp, st->empty_tuple, NULL);
+    if (y == NULL) {
+        goto error;
+    }
+#if PY_VERSION_HEX >= 0x030B0000
+    if (dict != NULL && PyDict_GET_SIZE(dict) > 0) {
+#else
+    if (dict != NULL) {
+#endif
+        ydict = PyObject_GenericGetDict(y, NULL);
+        if (ydict == NULL || PyDict_Update(ydict, dict) < 0) {
+            Py_XDECREF(ydict);
+            goto error;
+        }
+        Py_DECREF(ydict);
+    }
+    for (Py_ssize_t i = 0; i < plan->nslots; i++) {
+        PyObject *value = *(PyObject **)((char *)x + plan->offsets[i]);
+        if (value == NULL) {
+            continue;
+        }
+        if (tp->tp_setattro == PyObject_GenericSetAttr) {
+            PyObject **slot = (PyObject **)((char *)y + plan->offsets[i]);
+            Py_XSETREF(*slot, Py_NewRef(value));
+        }
+        else if (PyObject_SetAttr(y, plan->names[i], value) < 0) {
+            goto error;
+        }
+    }
+    Py_XDECREF(dict);
+    return y;
+error:
+    Py_XDECREF(dict);
+    Py_XDECREF(y);
+    return NULL;
+}
+
+/* ======================================================================== */
+/* Deep copy: containers                                                    */
+/* ======================================================================== */
+
+/* Append item to y, stealing it; uses the room a presized list keeps. 0 or -1. */
+static inline int
+list_append_steal(PyObject *y, PyObject *item)
+{
+    Py_ssize_t size = Py_SIZE(y);
+    int rc;
+    if (size < ((PyListObject *)y)->allocated) {
+        PyList_SET_ITEM(y, size, item);
+        Py_SET_SIZE(y, size + 1);
+        return 0;
+    }
+    rc = PyList_Append(y, item);
+    Py_DECREF(item);
+    return rc;
+}
+
+/* Are all items of the list atoms (so its deep copy is a plain slice)? */
+static inline int
+list_is_leaf(PyObject *x)
+{
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(x); i++) {
+        if (!is_deep_atomic(Py_TYPE(PyList_GET_ITEM(x, i)))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Are all items of the tuple atoms (so it is its own deep copy)? */
+static inline int
+tuple_is_leaf(PyObject *x)
+{
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(x); i++) {
+        if (!is_deep_atomic(Py_TYPE(PyTuple_GET_ITEM(x, i)))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Are all keys and values of the dict atoms (so its deep copy is dict.copy)? */
+static inline int
+dict_is_leaf(PyObject *x)
+{
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(x, &pos, &key, &value)) {
+        if (!is_deep_atomic(Py_TYPE(value)) || !is_deep_atomic(Py_TYPE(key))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Lists, dicts and tuples nested in each other are walked with an explicit stack of
+   frames, one per container being copied, not with C recursion: nesting depth costs
+   heap, not C stack. Each frame does what _deepcopy_list, _deepcopy_dict or
+   _deepcopy_tuple does for its container; other objects inside are copied by
+   deepcopy_object (which may start a walk of its own, e.g. for an instance's state). */
+
+typedef struct {
+    PyObject *x;            /* the original container (strong) */
+    PyObject *y;            /* its copy so far (strong; a tuple's stays NULL while every
+                               part so far is its own copy) */
+    PyTypeObject *tp;       /* list, dict or tuple */
+    PyObject *child;        /* the part being copied (strong), for the path note */
+    Py_ssize_t i;           /* list/tuple: index of the next part; dict: iteration pos */
+    Py_ssize_t used;        /* dict: size when iteration began (the iterator's check) */
+    Py_ssize_t remaining;   /* dict: items still expected */
+    Py_ssize_t mark;        /* dict: its memo entry; tuple: memo size before its parts */
+    MemoTable *table;       /* the private memo when the frame began, or NULL */
+    PyObject *key, *value;  /* dict: the current item (strong) */
+    PyObject *value_copy;   /* dict: the value's copy while the key is copied (strong) */
+} Frame;
+
+#define FRAMES_INLINE 4  /* keep the C frame small: walks nest through instances */
+
+typedef struct {
+    Frame *frames;
+    Py_ssize_t depth, cap;
+    Frame inline_frames[FRAMES_INLINE];
+} FrameStack;
+
+/* A new zeroed frame on top of the stack, or NULL with MemoryError set. */
+static Frame *
+frames_push(FrameStack *stack)
+{
+    Frame *frame;
+    if (stack->depth == stack->cap) {
+        Py_ssize_t cap = stack->cap * 2;
+        Frame *frames = stack->frames == stack->inline_frames
+                            ? PyMem_Malloc((size_t)cap * sizeof(Frame))
+                            : PyMem_Realloc(stack->frames, (size_t)cap * sizeof(Frame));
+        if (frames == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        if (stack->frames == stack->inline_frames) {
+            memcpy(frames, stack->inline_frames, sizeof(stack->inline_frames));
+        }
+        stack->frames = frames;
+        stack->cap = cap;
+    }
+    frame = &stack->frames[stack->depth++];
+    memset(frame, 0, sizeof(*frame));
+    return frame;
+}
+
+/* Release a frame's references. */
+static void
+frame_release(Frame *f)
+{
+    Py_CLEAR(f->x);
+    Py_CLEAR(f->y);
+    Py_CLEAR(f->child);
+    Py_CLEAR(f->key);
+    Py_CLEAR(f->value);
+    Py_CLEAR(f->value_copy);
+}
+
+/* Begin copying container x (list and dict memoised first, as the stdlib does).
+   0, or -1 with exception set. */
+static int
+frame_begin(DeepCtx *c, Frame *f, PyObject *x)
+{
+    f->x = Py_NewRef(x);
+    f->tp = Py_TYPE(x);
+    f->table = c->table;
+    if (f->tp == &PyTuple_Type) {
+        f->mark = c->table != NULL ? c->table->used : -1;
+        return 0;
+    }
+    if (f->tp == &PyList_Type) {
+        f->y = PyList_New(PyList_GET_SIZE(x));
+        if (f->y == NULL) {
+            return -1;
+        }
+        Py_SET_SIZE(f->y, 0);  /* room for every item, none there yet: a valid list */
+    }
+    else {
+        f->used = f->remaining = PyDict_GET_SIZE(x);
+        f->mark = c->table != NULL ? c->table->used : -1;
+        /* room for every item at once (no resizes on the way) */
+        f->y = f->used > 5 ? _PyDict_NewPresized(f->used) : PyDict_New();
+        if (f->y == NULL) {
+            return -1;
+        }
+    }
+    if (memo_set(c, x, f->y) < 0) {
+        return -1;
+    }
+    if (f->tp == &PyList_Type && c->table != NULL) {
+        memotable_untrack(c->table, c->table->used - 1);
+    }
+    return 0;
+}
+
+/* Is this part an atom that a private memo lets go straight into the copy? */
+#define INLINE_ATOM(c, tp) \
+    ((c)->table != NULL && (tp) != &PyList_Type && (tp) != &PyDict_Type \
+     && (tp) != &PyTuple_Type && is_deep_atomic(tp))
+
+/* The next part of the frame's container that needs copying (borrowed) in *part: 1,
+   or 0 when the container is done, -1 with exception set (a dict changed while
+   iterated, or memory). Atoms met on the way go straight into the copy while the memo
+   is private (no lookup can find them, no code can run). */
+static int
+frame_next(DeepCtx *c, Frame *f, PyObject **part)
+{
+    if (f->tp == &PyList_Type) {
+        while (f->i < PyList_GET_SIZE(f->x)) {
+            PyObject *item = PyList_GET_ITEM(f->x, f->i), *copy = item;
+            if (!INLINE_ATOM(c, Py_TYPE(item))) {
+                /* a shared part already copied: the memo's copy, no frame needed */
+                copy = c->table != NULL && Py_REFCNT(item) > 1
+                           ? memotable_get(c->table, item) : NULL;
+                if (copy == NULL || copy == item) {
+                    *part = item;
+                    return 1;
+                }
+            }
+            if (list_append_steal(f->y, Py_NewRef(copy)) < 0) {
+                return -1;
+            }
+            f->i++;
+        }
+        return 0;
+    }
+    if (f->tp == &PyTuple_Type) {
+        while (f->i < PyTuple_GET_SIZE(f->x)) {
+            PyObject *item = PyTuple_GET_ITEM(f->x, f->i);
+            if (!INLINE_ATOM(c, Py_TYPE(item))) {
+                *part = item;
+                return 1;
+            }
+            if (f->y != NULL) {
+                PyTuple_SET_ITEM(f->y, f->i, Py_NewRef(item));
+            }
+            f->i++;
+        }
+        return 0;
+    }
+    if (f->value_copy != NULL) {  /* the value is copied: now the key */
+        *part = f->key;
+        return 1;
+    }
+    for (;;) {
+        PyObject *key, *value;
+        if (PyDict_GET_SIZE(f->x) != f->used) {
+            PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during iteration");
+            return -1;
+        }
+        if (!PyDict_Next(f->x, &f->i, &key, &value)) {
+            return 0;
+        }
+        if (f->remaining-- == 0) {
+            PyErr_SetString(PyExc_RuntimeError, "dictionary keys changed during iteration");
+            return -1;
+        }
+        if (INLINE_ATOM(c, Py_TYPE(value)) && INLINE_ATOM(c, Py_TYPE(key))) {
+            if (PyDict_SetItem(f->y, key, value) < 0) {
+                return -1;
+            }
+            continue;
+        }
+        f->key = Py_NewRef(key);
+        f->value = Py_NewRef(value);
+        if (INLINE_ATOM(c, Py_TYPE(value))) {
+            f->value_copy = Py_NewRef(value);
+            *part = key;
+            return 1;
+        }
+        *part = value;  /* y[deepcopy(key)] = deepcopy(value) evaluates the value first */
+        return 1;
+    }
+}
+
+/* Put the copy of the current part in place (copy stolen); 0, or -1 with exception
+   set (child left set when the failure belongs to that part). */
+static int
+frame_take(Frame *f, PyObject *copy)
+{
+    int rc;
+    if (f->tp == &PyList_Type) {
+        Py_CLEAR(f->child);
+        f->i++;
+        return list_append_steal(f->y, copy);
+    }
+    if (f->tp == &PyTuple_Type) {
+        PyObject *item = PyTuple_GET_ITEM(f->x, f->i);
+        Py_CLEAR(f->child);
+        if (f->y == NULL && copy != item) {
+            Py_ssize_t n = PyTuple_GET_SIZE(f->x);
+            f->y = PyTuple_New(n);
+            if (f->y == NULL) {
+                Py_DECREF(copy);
+                return -1;
+            }
+            for (Py_ssize_t j = 0; j < f->i; j++) {
+                PyTuple_SET_ITEM(f->y, j, Py_NewRef(PyTuple_GET_ITEM(f->x, j)));
+            }
+        }
+        if (f->y != NULL) {
+            PyTuple_SET_ITEM(f->y, f->i, copy);
+        }
+        else {
+            Py_DECREF(copy);
+        }
+        f->i++;
+        return 0;
+    }
+    if (f->value_copy == NULL) {
+        Py_CLEAR(f->child);
+        f->value_copy = copy;
+        return 0;
+    }
+    /* the key's copy: the item goes in; a failure here is the key's (child stays) */
+    rc = PyDict_SetItem(f->y, copy, f->value_copy);
+    Py_DECREF(copy);
+    if (rc < 0) {
+        return -1;
+    }
+    Py_CLEAR(f->child);
+    Py_CLEAR(f->key);
+    Py_CLEAR(f->value);
+    Py_CLEAR(f->value_copy);
+    return 0;
+}
+
+/* The finished copy of the frame's container (new reference), or NULL with exception
+   set. A tuple is the original when no part changed, and a copy made meanwhile
+   through a recursive structure wins. */
+static PyObject *
+frame_finish(DeepCtx *c, Frame *f)
+{
+    PyObject *found;
+    if (f->tp == &PyTuple_Type) {
+        /* with a private memo, only copying a part can have memoised this tuple */
+        if (c->table == NULL || c->table->used != f->mark) {
+            int r = memo_lookup(c, f->x, &found);
+            if (r != 0) {
+                return r > 0 ? found : NULL;
+            }
+        }
+        return Py_NewRef(f->y != NULL ? f->y : f->x);
+    }
+    if (f->tp == &PyDict_Type && f->table != NULL && c->table == f->table) {
+        memotable_untrack(f->table, f->mark);  /* complete; no foreign code can reach it */
+    }
+    return Py_NewRef(f->y);
+}
+
+/* Add the path note for the part a frame was copying when the copy failed. */
+static void
+frame_note(DeepCtx *c, Frame *f)
+{
+    if (f->child == NULL) {
+        return;
+    }
+    if (f->tp == &PyList_Type) {
+        note_failure_at(c->st, "_Index", Py_SIZE(f->y), f->child);
+    }
+    else if (f->tp == &PyTuple_Type) {
+        note_failure_at(c->st, "_Index", f->i, f->child);
+    }
+    else if (f->value_copy == NULL) {
+        note_failure(c->st, "_Key", f->key, f->child);
+    }
+    else {
+        note_failure(c->st, "_KeyItself", f->key, f->child);
+    }
+}
+
+static int memo_complete(DeepCtx *c, PyObject *x, PyObject *y);
+static int memo_find(DeepCtx *c, PyObject *x, PyObject **found);
+static PyObject *deepcopy_leaf(DeepCtx *c, PyObject *x, PyTypeObject *tp);
+
+/* The copy of one part for the frame on top, or NULL: with *push set when the part is
+   a container to walk (no exception), else with an exception set. */
+static PyObject *
+copy_part(DeepCtx *c, Frame *f, PyObject *part, int *push)
+{
+    PyTypeObject *tp = Py_TYPE(part);
+    PyObject *copy = NULL;
+    int fresh = 0, r;
+    *push = 0;
+    if (c->table != NULL) {
+        if (tp != &PyDict_Type && tp != &PyList_Type && tp != &PyTuple_Type
+            && is_deep_atomic(tp)) {
+            return Py_NewRef(part);
+        }
+        /* only its container holds it: it cannot be in a private memo */
+        fresh = Py_REFCNT(part) == 1;
+    }
+    f->child = Py_NewRef(part);
+    if (tp != &PyList_Type && tp != &PyDict_Type && tp != &PyTuple_Type) {
+        return fresh ? deepcopy_fresh(c, part) : deepcopy_object(c, part);
+    }
+    if (!fresh) {
+        r = memo_find(c, part, &copy);
+        if (r != 0) {
+            return copy;  /* found, or NULL with exception set */
+        }
+    }
+    if (c->table != NULL) {
+        if (tp == &PyTuple_Type) {
+            if (tuple_is_leaf(part)) {
+                return Py_NewRef(part);  /* every item its own copy: the tuple too */
+            }
+        }
+        else {
+            copy = deepcopy_leaf(c, part, tp);
+            if (copy != NULL || PyErr_Occurred()) {
+                return copy;
+            }
+        }
+    }
+    *push = 1;
+    return NULL;
+}
+
+/* deepcopy of a list, dict or tuple not in the memo, with everything nested in it
+   (new reference), or NULL with exception set and path notes added. The copy is
+   memoised as deepcopy does. */
+static PyObject *
+deepcopy_container(DeepCtx *c, PyObject *x)
+{
+    FrameStack stack;
+    Frame *f;
+    PyObject *part, *copy, *original;
+    int push, r;
+    stack.frames = stack.inline_frames;
+    stack.depth = 0;
+    stack.cap = FRAMES_INLINE;
+    f = frames_push(&stack);
+    if (frame_begin(c, f, x) < 0) {
+        goto error_in_top;
+    }
+    for (;;) {
+        f = &stack.frames[stack.depth - 1];
+        r = frame_next(c, f, &part);
+        if (r < 0) {
+            goto error;
+        }
+        if (r > 0) {
+            copy = copy_part(c, f, part, &push);
+            if (push) {
+                /* f->child stays set: the parent names the part if its copy fails */
+                f = frames_push(&stack);
+                if (f == NULL || frame_begin(c, f, part) < 0) {
+                    goto error_in_top;
+                }
+                continue;
+            }
+            if (copy == NULL || frame_take(f, copy) < 0) {
+                goto error;
+            }
+            continue;
+        }
+        /* the container on top is done */
+        copy = frame_finish(c, f);
+        original = Py_NewRef(f->x);
+        frame_release(f);
+        stack.depth--;
+        if (copy == NULL || memo_complete(c, original, copy) < 0) {
+            Py_DECREF(original);
+            Py_XDECREF(copy);
+            goto error;
+        }
+        Py_DECREF(original);
+        if (stack.depth == 0) {
+            break;
+        }
+        if (frame_take(&stack.frames[stack.depth - 1], copy) < 0) {
+            goto error;
+        }
+    }
+    if (stack.frames != stack.inline_frames) {
+        PyMem_Free(stack.frames);
+    }
+    return copy;
+error_in_top:
+    /* the frame on top failed to begin: its part's failure belongs to the parent */
+    if (f != NULL) {
+        frame_release(f);
+        stack.depth--;
+    }
+error:
+    while (stack.depth > 0) {
+        f = &stack.frames[--stack.depth];
+        frame_note(c, f);
+        frame_release(f);
+    }
+    if (stack.frames != stack.inline_frames) {
+        PyMem_Free(stack.frames);
+    }
+    return NULL;
+}
+
+/* _deepcopy_method: type(x)(x.__func__, deepcopy(x.__self__)). */
+static PyObject *
+deepcopy_method(DeepCtx *c, PyObject *x)
+{
+    PyObject *func = Py_NewRef(PyMethod_GET_FUNCTION(x));
+    PyObject *self = Py_NewRef(PyMethod_GET_SELF(x));
+    PyObject *self_copy, *y = NULL;
+    self_copy = deepcopy_object(c, self);
+    if (self_copy == NULL) {
+        note_failure(c->st, "_Attribute", c->st->s_self, self);
+    }
+    else {
+        y = PyObject_CallFunctionObjArgs((PyObject *)Py_TYPE(x), func, self_copy, NULL);
+        Py_DECREF(self_copy);
+    }
+    Py_DECREF(func);
+    Py_DECREF(self);
+    return y;
+}
+
+/* deepcopy of an exact set or frozenset: what set.__reduce__ gives, (type(x),
+   (list(x),), None), through _reconstruct, without building the reduce value. The
+   temporary list is copied and memoised exactly as the stdlib does. With a private
+   memo and atoms only, the list's copy is not even made: the table maps the list to
+   itself, which stands for "a copy of it, made if the memo is ever shown"
+   (memotable_to_dict), and set(list) equals set(copy of list). */
+static PyObject *
+deepcopy_set(DeepCtx *c, PyObject *x)
+{
+    PyObject *items, *items_copy, *y = NULL;
+    items = PySequence_List(x);
+    if (items == NULL) {
+        return NULL;
+    }
+    if (c->table != NULL && list_is_leaf(items)) {
+        /* what calling the exact type does (no empty frozenset singleton in 3.10+) */
+        y = PySet_CheckExact(x) ? PySet_New(items) : PyFrozenSet_New(items);
+        if (y != NULL
+            && (memotable_set(c->table, items, items) < 0 || memotable_keep(c->table, items) < 0
+                || memotable_set(c->table, x, y) < 0)) {
+            Py_CLEAR(y);
+        }
+        Py_DECREF(items);
+        return y;
+    }
+    items_copy = deepcopy_object(c, items);
+    if (items_copy == NULL) {
+        note_failure_at(c->st, "_ReduceArgument", 0, items);
+    }
+    else {
+        y = PyObject_CallOneArg((PyObject *)Py_TYPE(x), items_copy);
+        if (y != NULL && memo_set(c, x, y) < 0) {
+            Py_CLEAR(y);
+        }
+        Py_DECREF(items_copy);
+    }
+    Py_DECREF(items);
+    return y;
+}
+
+/* ======================================================================== */
+/* Deep copy: everything else                                               */
+/* ======================================================================== */
+
+/* A copier registered in copy._deepcopy_dispatch: the stdlib's own ones run as the
+   twin's, anything else as registered, always with the memo as a dict. */
+static PyObject *
+deepcopy_registered(DeepCtx *c, PyObject *x, PyObject *copier)
+{
+    PyObject *own, *memo;
+    own = PyDict_GetItemWithError(c->st->own_copiers, copier);
+    if (own == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (own == NULL) {
+        own = copier;
+    }
+    if (own == c->st->own_atomic) {
+        return Py_NewRef(x);
+    }
+    Py_INCREF(own);
+    memo = memo_materialize(c);
+    if (memo == NULL) {
+        Py_DECREF(own);
+        return NULL;
+    }
+    Py_INCREF(memo);
+    {
+        PyObject *y = PyObject_CallFunctionObjArgs(own, x, memo, NULL);
+        Py_DECREF(memo);
+        Py_DECREF(own);
+        return y;
+    }
+}
+
+/* Where to find C __deepcopy__ methods that return their object untouched. */
+static const struct { const char *module, *type; } identity_cfunc_homes[3] = {
+    {"decimal", "Decimal"}, {"re", "Pattern"}, {"re", "Match"},
+};
+
+/* Remember the C function behind home[i].__deepcopy__ if its module is loaded. */
+static void
+learn_identity_cfunc(copy_state *st, int i)
+{
+    PyObject *module, *cls, *descr;
+    module = PyDict_GetItemString(PyImport_GetModuleDict(), identity_cfunc_homes[i].module);
+    if (module == NULL) {
+        return;
+    }
+    cls = PyObject_GetAttrString(module, identity_cfunc_homes[i].type);
+    if (cls != NULL && PyType_Check(cls)) {
+        descr = PyDict_GetItemWithError(((PyTypeObject *)cls)->tp_dict, st->s_deepcopy);
+        if (descr != NULL && Py_IS_TYPE(descr, &PyMethodDescr_Type)) {
+            st->identity_cfuncs[i] = ((PyMethodDescrObject *)descr)->d_method->ml_meth;
+        }
+    }
+    Py_XDECREF(cls);
+    PyErr_Clear();
+}
+
+/* Is copier a C __deepcopy__ bound to x that returns x and ignores the memo
+   (Decimal's, re.Pattern's, re.Match's)? */
+static int
+is_identity_cfunc(copy_state *st, PyObject *x, PyObject *copier)
+{
+    PyCFunction meth;
+    if (!PyCFunction_Check(copier) || PyCFunction_GET_SELF(copier) != x) {
+        return 0;
+    }
+    meth = PyCFunction_GET_FUNCTION(copier);
+    for (int i = 0; i < 3; i++) {
+        if (st->identity_cfuncs[i] == NULL) {
+            learn_identity_cfunc(st, i);
+        }
+        if (meth == st->identity_cfuncs[i]) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Is copier a __deepcopy__ known to return its object untouched without looking at
+   the memo (so that not calling it is unobservable)? Enum members', Decimal's, ... */
+static int
+is_identity_hook(copy_state *st, PyObject *x, PyObject *copier)
+{
+    PyObject *func;
+    if (!PyMethod_Check(copier)) {
+        return is_identity_cfunc(st, x, copier);
+    }
+    if (PyMethod_GET_SELF(copier) != x) {
+        return 0;
+    }
+    func = PyMethod_GET_FUNCTION(copier);
+    if (st->enum_deepcopy == NULL) {
+        PyObject *enum_module = PyDict_GetItemString(PyImport_GetModuleDict(), "enum");
+        PyObject *enum_class, *hook;
+        if (enum_module == NULL) {
+            return 0;
+        }
+        enum_class = PyObject_GetAttrString(enum_module, "Enum");
+        if (enum_class == NULL || !PyType_Check(enum_class)) {
+            Py_XDECREF(enum_class);
+            PyErr_Clear();
+            return 0;
+        }
+        hook = PyDict_GetItemWithError(((PyTypeObject *)enum_class)->tp_dict, st->s_deepcopy);
+        Py_DECREF(enum_class);
+        if (hook == NULL || !PyFunction_Check(hook)) {
+            PyErr_Clear();
+            return 0;
+        }
+        st->enum_deepcopy = Py_NewRef(hook);
+    }
+    return func == st->enum_deepcopy;
+}
+
+/* Remember that instances of tp are their own deep copy when tp is immutable, has no
+   instance dict and its __deepcopy__ (from the type) is the identity C method hook
+   that was just seen. Never fails. */
+static void
+plan_learn_identity(copy_state *st, PyTypeObject *tp, PyObject *hook)
+{
+    PyObject *descr;
+    TypePlan *plan;
+    if (!(tp->tp_flags & Py_TPFLAGS_IMMUTABLETYPE) || tp->tp_dictoffset != 0
+#if PY_VERSION_HEX >= 0x030B0000
+        || (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
+#endif
+        || tp->tp_getattro != PyObject_GenericGetAttr) {
+        return;
+    }
+    descr = _PyType_Lookup(tp, st->s_deepcopy);
+    if (descr == NULL || !Py_IS_TYPE(descr, &PyMethodDescr_Type)
+        || ((PyMethodDescrObject *)descr)->d_method->ml_meth != PyCFunction_GET_FUNCTION(hook)
+        || !type_tag_valid(tp)) {
+        return;
+    }
+    plan = plan_slot(st, tp);
+    memset(plan, 0, sizeof(*plan));
+    plan->type = tp;
+    plan->tag = tp->tp_version_tag;
+    plan->kind = PLAN_IDENTITY;
+}
+
+/* deepcopy's path for types outside its dispatch: registrations, classes,
+   __deepcopy__, then reduce. New reference or NULL with exception set. */
+static PyObject *
+deepcopy_other(DeepCtx *c, PyObject *x)
+{
+    copy_state *st = c->st;
+    PyTypeObject *tp = Py_TYPE(x);
+    PyObject *copier, *rv, *y;
+    TypePlan *plan;
+    int known = 0;
+    copier = registry_lookup(st->stdlib_deep_dispatch, st->deep_registry_version, tp);
+    if (copier != NULL) {
+        return deepcopy_registered(c, x, copier);
+    }
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    if (PyType_Check(x)) {
+        return Py_NewRef(x);
+    }
+    if (tp == &PySet_Type || tp == &PyFrozenSet_Type) {
+        /* no instance attributes, no __deepcopy__: registered reductors aside, the
+           stdlib reduces them with set.__reduce__ */
+        PyObject *reductor = PyDict_GetItemWithError(st->dispatch_table, (PyObject *)tp);
+        if (reductor == NULL) {
+            return PyErr_Occurred() ? NULL : deepcopy_set(c, x);
+        }
+    }
+    plan = plan_find(st, tp, &known);
+    if (plan != NULL && plan->kind == PLAN_IDENTITY) {
+        return Py_NewRef(x);
+    }
+    if (plan != NULL && plan->kind == PLAN_CREDUCE) {
+        PyObject *reducer = plan->reducer;
+        int with_protocol = plan->with_protocol;
+        PyObject *reductor = plan_reductor(st, plan);
+        if (reductor == NULL && !PyErr_Occurred()) {
+            memo_settle(c);  /* the reducer is foreign code */
+            rv = reduce_by_plan(st, reducer, with_protocol, x);
+            if (rv == NULL) {
+                return NULL;
+            }
+            y = PyUnicode_Check(rv) ? Py_NewRef(x) : reconstruct(c, st, x, rv);
+            Py_DECREF(rv);
+            return y;
+        }
+        if (reductor == NULL) {
+            return NULL;
+        }
+        plan = NULL;  /* registered in copyreg.dispatch_table: the general path */
+    }
+    if (plan != NULL && plan->kind == PLAN_REDUCE && c->table != NULL) {
+        PyObject *reductor = plan_reductor(st, plan);
+        int still = plan->type == tp && plan->tag == tp->tp_version_tag;
+        if (reductor == NULL && !PyErr_Occurred() && still) {
+            y = deepcopy_by_plan(c, plan, x);
+            if (y != NULL || PyErr_Occurred()) {
+                return y;
+            }
+        }
+        else if (reductor == NULL) {
+            return NULL;
+        }
+    }
+    memo_settle(c);  /* hooks and reductors run from here on */
+    if (lookup_not_none(x, st->s_deepcopy, &copier) < 0) {
+        return NULL;
+    }
+    if (copier != NULL) {
+        PyObject *memo;
+        if (is_identity_hook(st, x, copier)) {
+            if (!known && PyCFunction_Check(copier)) {
+                plan_learn_identity(st, tp, copier);
+            }
+            Py_DECREF(copier);
+            return Py_NewRef(x);
+        }
+        memo = memo_materialize(c);
+        if (memo == NULL) {
+            Py_DECREF(copier);
+            return NULL;
+        }
+        Py_INCREF(memo);
+        y = PyObject_CallOneArg(copier, memo);
+        Py_DECREF(memo);
+        Py_DECREF(copier);
+        return y;
+    }
+    rv = reduce_object(st, x, 1);
+    if (rv == NULL) {
+        return NULL;
+    }
+    if (PyUnicode_Check(rv)) {
+        Py_DECREF(rv);
+        return Py_NewRef(x);
+    }
+    if (!known && c->table != NULL) {
+        plan_learn(st, x, rv);
+    }
+    y = reconstruct(c, st, x, rv);
+    Py_DECREF(rv);
+    return y;
+}
+
+/* With a private memo, the deep copy of a list or dict of atoms only (new reference),
+   NULL with exception set, or NULL without one when x has other parts. Atoms copy to
+   themselves and no Python code can run, so one slice or dict.copy does it: same
+   items, same order. The original is memoised and kept alive at once. */
+static PyObject *
+deepcopy_leaf(DeepCtx *c, PyObject *x, PyTypeObject *tp)
+{
+    PyObject *y;
+    if (tp == &PyList_Type) {
+        if (!list_is_leaf(x)) {
+            return NULL;
+        }
+        y = PyList_GetSlice(x, 0, PyList_GET_SIZE(x));
+    }
+    else {
+        if (!dict_is_leaf(x)) {
+            return NULL;
+        }
+        y = PyDict_Copy(x);
+    }
+    if (y != NULL && (memotable_set(c->table, x, y) < 0 || memotable_keep(c->table, x) < 0)) {
+        Py_CLEAR(y);
+    }
+    if (y != NULL) {
+        memotable_untrack(c->table, c->table->used - 1);
+    }
+    return y;
+}
+
+/* After the copier: memo[id(x)] = y and keep x alive, as deepcopy does for every y
+   that is not x. A private memo already maps x to y unless x is a tuple or method
+   (lists and dicts are memoised first; reconstruct, plans and sets right after
+   construction). 0, or -1 with exception set. */
+static int
+memo_complete(DeepCtx *c, PyObject *x, PyObject *y)
+{
+    PyTypeObject *tp = Py_TYPE(x);
+    if (y == x) {
+        return 0;
+    }
+    if (c->table != NULL && tp != &PyTuple_Type && tp != &PyMethod_Type) {
+        return memo_keep_alive(c, x);
+    }
+    if (memo_remember(c, x, y) < 0) {
+        return -1;
+    }
+    if (tp == &PyTuple_Type && c->table != NULL
+        && memoentry_key(&c->table->entries[c->table->used - 1]) == x) {
+        memotable_untrack(c->table, c->table->used - 1);
+    }
+    return 0;
+}
+
+/* deepcopy(x, memo) for an object known not to be in the memo: new reference, or NULL
+   with exception set. The dispatcher proper: by exact type, then memoise. */
+static PyObject *
+deepcopy_fresh(DeepCtx *c, PyObject *x)
+{
+    PyTypeObject *tp = Py_TYPE(x);
+    PyObject *y;
+    if (tp == &PyList_Type || tp == &PyDict_Type || tp == &PyTuple_Type) {
+        if (c->table != NULL && tp == &PyTuple_Type && tuple_is_leaf(x)) {
+            return Py_NewRef(x);  /* every item its own copy: the tuple too */
+        }
+        if (c->table != NULL && tp != &PyTuple_Type) {
+            y = deepcopy_leaf(c, x, tp);
+            if (y != NULL || PyErr_Occurred()) {
+                return y;
+            }
+        }
+        /* one C level per walk (however deep the containers in it nest): walks
+           nest in C only through other objects, e.g. an instance's state */
+        if (Py_EnterRecursiveCall(" while deep-copying an object")) {
+            return NULL;
+        }
+        y = deepcopy_container(c, x);  /* memoises, and walks without recursion */
+        Py_LeaveRecursiveCall();
+        return y;
+    }
+    if (Py_EnterRecursiveCall(" while deep-copying an object")) {
+        return NULL;
+    }
+    if (tp == &PyMethod_Type) {
+        y = deepcopy_method(c, x);
+    }
+    else {
+        y = deepcopy_other(c, x);
+    }
+    Py_LeaveRecursiveCall();
+    if (y != NULL && memo_complete(c, x, y) < 0) {
+        Py_CLEAR(y);
+    }
+    return y;
+}
+
+/* memo.get(id(x)) for a non-atom (with a private memo) or anything (dict mode):
+   1 with *found a new reference, 0 if absent, -1 with exception set. */
+static int
+memo_find(DeepCtx *c, PyObject *x, PyObject **found)
+{
+    PyObject *y;
+    if (c->table == NULL) {
+        return memo_lookup(c, x, found);
+    }
+    y = memotable_get(c->table, x);
+    if (y == NULL) {
+        return 0;
+    }
+    if (y == x && Py_IS_TYPE(x, &PyList_Type)) {
+        /* a set's temporary list, reached again: its copy is due now */
+        y = PyList_GetSlice(x, 0, PyList_GET_SIZE(x));
+        if (y == NULL || memotable_set(c->table, x, y) < 0) {
+            Py_XDECREF(y);
+            return -1;
+        }
+        *found = y;
+        return 1;
+    }
+    *found = Py_NewRef(y);
+    return 1;
+}
+
+/* deepcopy(x, memo) for one object: new reference, or NULL with exception set. The
+   memo first (a private memo never holds an atom: atoms are their own copy). */
+static PyObject *
+deepcopy_object(DeepCtx *c, PyObject *x)
+{
+    PyTypeObject *tp = Py_TYPE(x);
+    PyObject *y;
+    int r;
+    if (c->table != NULL && tp != &PyDict_Type && tp != &PyList_Type && is_deep_atomic(tp)) {
+        return Py_NewRef(x);
+    }
+    r = memo_find(c, x, &y);
+    if (r != 0) {
+        return r > 0 ? y : NULL;
+    }
+    if (c->table == NULL && is_deep_atomic(tp)) {
+        return Py_NewRef(x);
+    }
+    return deepcopy_fresh(c, x);
+}
+
+/* ======================================================================== */
+/* Public functions                                                         */
+/* ======================================================================== */
+
+/* Parse (x, memo=None, _nil=<not given>) / (x) from a vectorcall into out[] (NULL
+   when not given); 0 or -1 with TypeError set. */
+static int
+parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+           Py_ssize_t maxargs, PyObject **out)
+{
+    static const char *const names[3] = {"x", "memo", "_nil"};
+    Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (Py_ssize_t j = 0; j < maxargs; j++) {
+        out[j] = NULL;
+    }
+    if (nargs > maxargs) {
+        if (maxargs == 1) {
+            PyErr_Format(PyExc_TypeError, "%s() takes 1 positional argument but %zd were given",
+                         fname, nargs);
+        }
+        else {
+            PyErr_Format(PyExc_TypeError,
+                         "%s() takes from 1 to %zd positional arguments but %zd were given",
+                         fname, maxargs, nargs);
+        }
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        out[i] = args[i];
+    }
+    for (Py_ssize_t k = 0; k < nkw; k++) {
+        PyObject *name = PyTuple_GET_ITEM(kwnames, k);
+        Py_ssize_t which = -1;
+        for (Py_ssize_t j = 0; j < maxargs; j++) {
+            if (PyUnicode_CompareWithASCIIString(name, names[j]) == 0) {
+                which = j;
+            }
+        }
+        if (which < 0) {
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'",
+                         fname, name);
+            return -1;
+        }
+        if (out[which] != NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'",
+                         fname, names[which]);
+            return -1;
+        }
+        out[which] = args[nargs + k];
+    }
+    if (out[0] == NULL) {
+        PyErr_Format(PyExc_TypeError,
+                     "%s() missing 1 required positional argument: 'x'", fname);
+        return -1;
+    }
+    return 0;
+}
+
+/* deepcopy(x, memo[, _nil]) with a memo that is not an exact dict: the pure twin. */
+static PyObject *
+deepcopy_in_python(copy_state *st, PyObject *x, PyObject *memo, PyObject *nil)
+{
+    PyObject *func = PyObject_GetAttrString(st->pycopy, "deepcopy");
+    PyObject *y;
+    if (func == NULL) {
+        return NULL;
+    }
+    y = PyObject_CallFunctionObjArgs(func, x, memo, nil, NULL);
+    Py_DECREF(func);
+    return y;
+}
+
+/* The caller's memo looked up as `memo.get(id(x), _nil)` with a caller-given _nil:
+   1 with *found a new reference, 0 when absent or the value is _nil, -1 on error. */
+static int
+memo_lookup_nil(DeepCtx *c, PyObject *x, PyObject *nil, PyObject **found)
+{
+    int r = memo_lookup(c, x, found);
+    if (r > 0 && *found == nil) {
+        Py_CLEAR(*found);
+        return 0;
+    }
+    return r;
+}
+
+PyDoc_STRVAR(deepcopy_doc,
+"deepcopy($module, /, x, memo=None, _nil=[])\n--\n\n"
+"Return a deep copy of x, exactly as copy.deepcopy does.\n\n"
+"memo is the dictionary of objects already copied (id(original) -> copy, plus the\n"
+"keep-alive list at memo[id(memo)]). Raises copy.Error for objects that cannot be\n"
+"copied and whatever the objects' own hooks raise.");
+
+static PyObject *
+copykit_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                 PyObject *kwnames)
+{
+    copy_state *st = get_state(module);
+    PyObject *x, *memo, *nil = NULL, *y;
+    PyObject *parsed[3];
+    MemoTable table;
+    DeepCtx c = {st, NULL, NULL, NULL, 0};
+    if (nargs == 1 && kwnames == NULL) {
+        x = args[0];
+        memo = Py_None;
+    }
+    else if (parse_args("deepcopy", args, nargs, kwnames, 3, parsed) < 0) {
+        return NULL;
+    }
+    else {
+        x = parsed[0];
+        memo = parsed[1] != NULL ? parsed[1] : Py_None;
+        nil = parsed[2];
+    }
+    if (memo == Py_None) {
+        if (is_deep_atomic(Py_TYPE(x))) {
+            return Py_NewRef(x);
+        }
+        memotable_init(&table);
+        c.table = &table;
+    }
+    else if (PyDict_CheckExact(memo)) {
+        if (ctx_use_dict(&c, memo, 0) < 0) {
+            return NULL;
+        }
+    }
+    else {
+        return deepcopy_in_python(st, x, memo, nil);
+    }
+    if (nil != NULL && c.table == NULL) {
+        /* the stdlib's _nil: a memo value that is this object counts as absent */
+        int r = memo_lookup_nil(&c, x, nil, &y);
+        if (r == 0) {
+            y = is_deep_atomic(Py_TYPE(x)) ? Py_NewRef(x) : deepcopy_fresh(&c, x);
+        }
+        else if (r < 0) {
+            y = NULL;
+        }
+    }
+    else {
+        y = deepcopy_object(&c, x);
+    }
+    if (c.table != NULL) {
+        memotable_clear(c.table);
+    }
+    Py_XDECREF(c.memo_key);
+    if (c.owns_memo) {
+        Py_DECREF(c.memo);
+    }
+    return y;
+}
+
+PyDoc_STRVAR(copy_doc,
+"copy($module, /, x)\n--\n\n"
+"Return a shallow copy of x, exactly as copy.copy does.\n\n"
+"Raises copy.Error for objects that offer no way to be copied, and whatever the\n"
+"object's own __copy__ or __reduce_ex__ raises.");
+
+/* copy(x) past the built-in types: registrations, classes, __copy__, reduce. */
+static PyObject *
+copy_other(copy_state *st, PyObject *x)
+{
+    PyTypeObject *tp = Py_TYPE(x);
+    PyObject *copier, *rv, *y;
+    TypePlan *plan;
+    int truth, known = 0;
+    copier = registry_lookup(st->stdlib_copy_dispatch, st->copy_registry_version, tp);
+    if (copier != NULL) {
+        Py_INCREF(copier);
+        truth = PyObject_IsTrue(copier);
+        y = truth > 0 ? PyObject_CallOneArg(copier, x) : NULL;
+        Py_DECREF(copier);
+        if (truth != 0) {
+            return y;
+        }
+    }
+    else if (PyErr_Occurred()) {
+        return NULL;
+    }
+    if (PyType_Check(x)) {
+        return Py_NewRef(x);
+    }
+    plan = plan_find(st, tp, &known);
+    if (plan != NULL && plan->kind == PLAN_CREDUCE && plan->shallow_ok) {
+        PyObject *reducer = plan->reducer;
+        int with_protocol = plan->with_protocol;
+        PyObject *reductor = plan_reductor(st, plan);
+        if (reductor == NULL && !PyErr_Occurred()) {
+            rv = reduce_by_plan(st, reducer, with_protocol, x);
+            if (rv == NULL) {
+                return NULL;
+            }
+            y = PyUnicode_Check(rv) ? Py_NewRef(x) : reconstruct(NULL, st, x, rv);
+            Py_DECREF(rv);
+            return y;
+        }
+        if (reductor == NULL) {
+            return NULL;
+        }
+        plan = NULL;  /* registered in copyreg.dispatch_table: the general path */
+    }
+    if (plan != NULL && plan->kind == PLAN_REDUCE && plan->shallow_ok
+        && (plan->nslots == 0 || tp->tp_setattro == PyObject_GenericSetAttr)) {
+        PyObject *reductor = plan_reductor(st, plan);
+        int still = plan->type == tp && plan->tag == tp->tp_version_tag;
+        if (reductor == NULL && !PyErr_Occurred() && still) {
+            y = copy_by_plan(st, plan, x);
+            if (y != NULL || PyErr_Occurred()) {
+                return y;
+            }
+        }
+        else if (reductor == NULL) {
+            return NULL;
+        }
+    }
+    if (lookup_not_none((PyObject *)tp, st->s_copy, &copier) < 0) {
+        return NULL;
+    }
+    if (copier != NULL) {
+        y = PyObject_CallOneArg(copier, x);
+        Py_DECREF(copier);
+        return y;
+    }
+    rv = reduce_object(st, x, 0);
+    if (rv == NULL) {
+        return NULL;
+    }
+    if (PyUnicode_Check(rv)) {
+        Py_DECREF(rv);
+        return Py_NewRef(x);
+    }
+    if (!known) {
+        plan_learn(st, x, rv);
+    }
+    y = reconstruct(NULL, st, x, rv);
+    Py_DECREF(rv);
+    return y;
+}
+
+static PyObject *
+copykit_copy(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *x;
+    PyTypeObject *tp;
+    if (nargs == 1 && kwnames == NULL) {
+        x = args[0];
+    }
+    else if (parse_args("copy", args, nargs, kwnames, 1, &x) < 0) {
+        return NULL;
+    }
+    tp = Py_TYPE(x);
+    if (is_shallow_immutable(tp)) {
+        return Py_NewRef(x);
+    }
+    if (tp == &PyList_Type) {
+        return PyList_GetSlice(x, 0, PyList_GET_SIZE(x));
+    }
+    if (tp == &PyDict_Type) {
+        return PyDict_Copy(x);
+    }
+    if (tp == &PySet_Type) {
+        return PySet_New(x);
+    }
+    if (tp == &PyByteArray_Type) {
+        return PyByteArray_FromStringAndSize(PyByteArray_AS_STRING(x),
+                                             PyByteArray_GET_SIZE(x));
+    }
+    return copy_other(get_state(module), x);
+}
+
+static PyMethodDef copykit_methods[] = {
+    {"copy", (PyCFunction)(void (*)(void))copykit_copy, METH_FASTCALL | METH_KEYWORDS,
+     copy_doc},
+    {"deepcopy", (PyCFunction)(void (*)(void))copykit_deepcopy,
+     METH_FASTCALL | METH_KEYWORDS, deepcopy_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+/* ======================================================================== */
+/* Module init                                                              */
+/* ======================================================================== */
+
+/* st->field = getattr(module, name) as a new reference; 0 or -1. */
+static int
+take_attr(PyObject **field, PyObject *module, const char *name)
+{
+    *field = PyObject_GetAttrString(module, name);
+    return *field == NULL ? -1 : 0;
+}
+
+/* The version of a copy module registry if it only holds types that copy (deep) or
+   deepcopy handle before consulting it, else 0 (always look it up). */
+static uint64_t
+registry_snapshot(PyObject *registry, int deep)
+{
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(registry, &pos, &key, &value)) {
+        PyTypeObject *tp = (PyTypeObject *)key;
+        int handled = PyType_Check(key)
+                      && (deep ? is_deep_atomic(tp) || tp == &PyList_Type || tp == &PyDict_Type
+                                     || tp == &PyTuple_Type || tp == &PyMethod_Type
+                               : is_shallow_immutable(tp) || tp == &PyList_Type
+                                     || tp == &PyDict_Type || tp == &PySet_Type
+                                     || tp == &PyByteArray_Type);
+        if (!handled) {
+            return 0;
+        }
+    }
+    return dict_version(registry);
+}
+
+/* The getter behind `__dict__` on an ordinary class, read from a throwaway class. */
+static int
+learn_dict_getter(copy_state *st)
+{
+    PyObject *cls, *descr;
+    cls = PyObject_CallFunction((PyObject *)&PyType_Type, "s(){}", "_copykit_probe");
+    if (cls == NULL) {
+        return -1;
+    }
+    descr = _PyType_Lookup((PyTypeObject *)cls, st->s_dict);
+    if (descr != NULL && Py_IS_TYPE(descr, &PyGetSetDescr_Type)) {
+        st->dict_getter = ((PyGetSetDescrObject *)descr)->d_getset->get;
+    }
+    Py_DECREF(cls);
+    return 0;
+}
+
+/* Intern the attribute names used on hot paths; 0 or -1. */
+static int
+intern_names(copy_state *st)
+{
+    struct { PyObject **field; const char *text; } names[] = {
+        {&st->s_deepcopy, "__deepcopy__"}, {&st->s_copy, "__copy__"},
+        {&st->s_reduce_ex, "__reduce_ex__"}, {&st->s_reduce, "__reduce__"},
+        {&st->s_getstate, "__getstate__"}, {&st->s_setstate, "__setstate__"},
+        {&st->s_dict, "__dict__"}, {&st->s_update, "update"}, {&st->s_append, "append"},
+        {&st->s_items, "items"}, {&st->s_new, "__new__"}, {&st->s_slotnames, "__slotnames__"},
+        {&st->s_getnewargs, "__getnewargs__"}, {&st->s_getnewargs_ex, "__getnewargs_ex__"},
+        {&st->s_self, "__self__"},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        *names[i].field = PyUnicode_InternFromString(names[i].text);
+        if (*names[i].field == NULL) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+copykit_exec(PyObject *module)
+{
+    copy_state *st = get_state(module);
+    PyObject *copy_module = NULL, *copyreg = NULL;
+    int rc = -1;
+    if (intern_names(st) < 0) {
+        goto done;
+    }
+    st->empty_tuple = PyTuple_New(0);
+    st->four = PyLong_FromLong(4);
+    if (st->empty_tuple == NULL || st->four == NULL) {
+        goto done;
+    }
+    copy_module = PyImport_ImportModule("copy");
+    copyreg = PyImport_ImportModule("copyreg");
+    st->pycopy = PyImport_ImportModule("copykit._pycopy");
+    if (copy_module == NULL || copyreg == NULL || st->pycopy == NULL
+        || take_attr(&st->Error, copy_module, "Error") < 0
+        || take_attr(&st->stdlib_copy_dispatch, copy_module, "_copy_dispatch") < 0
+        || take_attr(&st->stdlib_deep_dispatch, copy_module, "_deepcopy_dispatch") < 0
+        || take_attr(&st->dispatch_table, copyreg, "dispatch_table") < 0
+        || take_attr(&st->copyreg_newobj, copyreg, "__newobj__") < 0
+        || take_attr(&st->own_copiers, st->pycopy, "_STDLIB_TO_OWN_COPIERS") < 0
+        || take_attr(&st->own_atomic, st->pycopy, "_deepcopy_atomic") < 0) {
+        goto done;
+    }
+    if (!PyDict_CheckExact(st->dispatch_table) || !PyDict_CheckExact(st->own_copiers)
+        || !PyDict_CheckExact(st->stdlib_copy_dispatch)
+        || !PyDict_CheckExact(st->stdlib_deep_dispatch)) {
+        PyErr_SetString(PyExc_ImportError, "copykit._ccopy: unexpected copy module layout");
+        goto done;
+    }
+    st->deep_registry_version = registry_snapshot(st->stdlib_deep_dispatch, 1);
+    st->copy_registry_version = registry_snapshot(st->stdlib_copy_dispatch, 0);
+    st->object_reduce_ex = _PyType_Lookup(&PyBaseObject_Type, st->s_reduce_ex);
+    st->object_reduce = _PyType_Lookup(&PyBaseObject_Type, st->s_reduce);
+    st->object_getstate = _PyType_Lookup(&PyBaseObject_Type, st->s_getstate);
+    if (learn_dict_getter(st) < 0) {
+        goto done;
+    }
+    if (PyModule_AddObjectRef(module, "Error", st->Error) < 0
+        || PyModule_AddObjectRef(module, "error", st->Error) < 0) {
+        goto done;
+    }
+    {
+        PyObject *replace = PyObject_GetAttrString(st->pycopy, "replace");
+        if (replace == NULL || PyModule_AddObject(module, "replace", replace) < 0) {
+            Py_XDECREF(replace);
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    Py_XDECREF(copy_module);
+    Py_XDECREF(copyreg);
+    return rc;
+}
+
+#define STATE_REFS(st, X)                                                            \
+    X(st->Error) X(st->dispatch_table) X(st->copyreg_newobj) X(st->stdlib_copy_dispatch) \
+    X(st->stdlib_deep_dispatch) X(st->pycopy) X(st->own_copiers) X(st->own_atomic)    \
+    X(st->helpers) X(st->enum_deepcopy) X(st->empty_tuple) X(st->four)                \
+    X(st->s_deepcopy) X(st->s_copy) X(st->s_reduce_ex) X(st->s_reduce)                \
+    X(st->s_getstate) X(st->s_setstate) X(st->s_dict) X(st->s_update) X(st->s_append) \
+    X(st->s_items) X(st->s_new) X(st->s_slotnames) X(st->s_getnewargs)                \
+    X(st->s_getnewargs_ex) X(st->s_self)
+
+static int
+copykit_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    copy_state *st = get_state(module);
+#define VISIT(field) Py_VISIT(field);
+    STATE_REFS(st, VISIT)
+#undef VISIT
+    return 0;
+}
+
+static int
+copykit_clear(PyObject *module)
+{
+    copy_state *st = get_state(module);
+#define CLEAR(field) Py_CLEAR(field);
+    STATE_REFS(st, CLEAR)
+#undef CLEAR
+    memset(st->plans, 0, sizeof(st->plans));
+    return 0;
+}
+
+static void
+copykit_free(void *module)
+{
+    copykit_clear((PyObject *)module);
+}
+
+static PyModuleDef_Slot copykit_slots[] = {
+    {Py_mod_exec, copykit_exec},
+#if PY_VERSION_HEX >= 0x030C0000
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+    {0, NULL},
+};
+
+static struct PyModuleDef copykit_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "copykit._ccopy",
+    .m_doc = "The C implementation of copykit: copy and deepcopy, exactly as the stdlib's.",
+    .m_size = sizeof(copy_state),
+    .m_methods = copykit_methods,
+    .m_slots = copykit_slots,
+    .m_traverse = copykit_traverse,
+    .m_clear = copykit_clear,
+    .m_free = copykit_free,
+};
+
+PyMODINIT_FUNC
+PyInit__ccopy(void)
+{
+    return PyModuleDef_Init(&copykit_module);
+}
