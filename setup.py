@@ -8,9 +8,36 @@ from pathlib import Path
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
 
 REQUIRE_C = os.environ.get("COPYKIT_REQUIRE_C") == "1"
 C_SOURCE = Path("src/copykit/_ccopy.c")
+# Installed at the site-packages root, where site.py runs it: COPYKIT_PATCH=1 patches copy.
+PATCH_PTH = Path("src/copykit-patch.pth")
+
+
+class BuildPyWithPth(build_py):
+    """Also put copykit-patch.pth at the root of the build, which becomes site-packages."""
+
+    def run(self) -> None:
+        super().run()
+        if not self._editable():
+            self.copy_file(str(PATCH_PTH), self._pth_output(), preserve_mode=False)
+
+    def get_outputs(self, include_bytecode: bool = True) -> list[str]:
+        outputs: list[str] = super().get_outputs(include_bytecode)
+        return outputs if self._editable() else [*outputs, self._pth_output()]
+
+    def _pth_output(self) -> str:
+        return str(Path(self.build_lib) / PATCH_PTH.name)
+
+    def _editable(self) -> bool:
+        # PEP 660 editable wheels link the sources instead; the .pth is not installed there.
+        return bool(getattr(self, "editable_mode", False))
+
+
+class CExtensionRequired(RuntimeError):
+    """The C build failed while COPYKIT_REQUIRE_C=1 demands it."""
 
 
 class OptionalBuildExt(build_ext):
@@ -19,6 +46,8 @@ class OptionalBuildExt(build_ext):
     def run(self) -> None:
         try:
             super().run()
+        except CExtensionRequired:
+            raise
         except Exception as exc:  # noqa: BLE001 - any compiler failure
             self._fallback(exc)
 
@@ -30,7 +59,7 @@ class OptionalBuildExt(build_ext):
 
     def _fallback(self, exc: Exception) -> None:
         if REQUIRE_C:
-            raise RuntimeError(f"copykit: C extension failed to build: {exc}") from exc
+            raise CExtensionRequired(f"copykit: C extension failed to build: {exc}") from exc
         warnings.warn(
             f"copykit: C extension could not be built ({exc}); "
             "installing the pure-Python implementation only",
@@ -40,6 +69,8 @@ class OptionalBuildExt(build_ext):
 
 def extensions() -> list[Extension]:
     if not C_SOURCE.exists():
+        if REQUIRE_C:
+            raise CExtensionRequired(f"copykit: COPYKIT_REQUIRE_C=1 but {C_SOURCE} is missing")
         return []
     debug = os.environ.get("COPYKIT_DEBUG_BUILD") == "1"
     sanitize = os.environ.get("COPYKIT_SANITIZE", "")
@@ -59,4 +90,7 @@ def extensions() -> list[Extension]:
     ]
 
 
-setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})
+setup(
+    ext_modules=extensions(),
+    cmdclass={"build_ext": OptionalBuildExt, "build_py": BuildPyWithPth},
+)

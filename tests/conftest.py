@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -11,13 +13,21 @@ from hypothesis import HealthCheck, settings
 
 IMPLEMENTATION_MODULES = {"python": "copykit._pycopy", "c": "copykit._ccopy"}
 
+# Test this checkout's sources, whatever copykit an editable install elsewhere points at.
+SOURCE_DIR = str(Path(__file__).resolve().parent.parent / "src")
+if SOURCE_DIR not in sys.path:
+    sys.path.insert(0, SOURCE_DIR)
+
 
 def load_implementation(name: str) -> ModuleType:
-    """Import one implementation by name; a missing C module skips, or fails under REQUIRE_C."""
+    """Import one implementation by name; a missing C module skips, or fails under REQUIRE_C.
+
+    The pure-Python twin always exists, so failing to import it is a failure, never a skip.
+    """
     try:
         return importlib.import_module(IMPLEMENTATION_MODULES[name])
     except ImportError as exc:
-        if os.environ.get("COPYKIT_REQUIRE_C") == "1":
+        if name != "c" or os.environ.get("COPYKIT_REQUIRE_C") == "1":
             pytest.fail(f"C implementation required but not importable: {exc}")
         pytest.skip(f"C implementation not built: {exc}")
 

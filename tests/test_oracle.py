@@ -7,7 +7,8 @@ import types
 from typing import Any
 
 import pytest
-from oracle import HookRecorder, Mismatch, assert_same_copy, memo_layout, run_both
+
+from oracle import HookRecorder, Mismatch, assert_same_copy, memo_layout, positions_of, run_both
 
 
 class Plain:
@@ -161,9 +162,10 @@ def test_run_both_catches_different_hook_order() -> None:
 
 def test_memo_layout_names_keep_alive_and_originals() -> None:
     original = [[1]]
+    positions = positions_of(original)
     memo: dict[int, Any] = {}
     copy.deepcopy(original, memo)
-    assert memo_layout(memo, original) == [
+    assert memo_layout(memo, positions) == [
         ("original", "<root>"),
         ("original", "[0]"),
         ("key", "<keep-alive>"),

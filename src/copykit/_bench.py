@@ -17,9 +17,11 @@ import importlib
 import itertools
 import json
 import math
+import os
 import pickle
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -45,8 +47,8 @@ class Settings:
     quick: bool
 
 
-QUICK = Settings(repeat=7, sample_seconds=0.002, quick=True)
-FULL = Settings(repeat=25, sample_seconds=0.008, quick=False)
+QUICK = Settings(repeat=9, sample_seconds=0.002, quick=True)
+FULL = Settings(repeat=41, sample_seconds=0.01, quick=False)
 
 
 # --- the correctness guard -------------------------------------------------------------------
@@ -187,7 +189,7 @@ def load_yardstick(search: Sequence[Path] = ()) -> ModuleType:
         Path.cwd() / "benchmarks" / "yardstick",
         Path(__file__).resolve().parents[2] / "benchmarks" / "yardstick",
     ]
-    for directory in candidates:
+    for directory in reversed(candidates):  # the first candidate ends up first on sys.path
         if any(directory.glob(f"{YARDSTICK_MODULE}*.so")) and str(directory) not in sys.path:
             sys.path.insert(0, str(directory))
     try:
@@ -299,16 +301,51 @@ def measure(workload: Workload, clones: dict[str, Clone], settings: Settings) ->
     return WorkloadResult(workload, number, results)
 
 
+def measure_in_subprocess(
+    workload: Workload, settings: Settings, yardstick: bool
+) -> WorkloadResult:
+    """:func:`measure` in a fresh interpreter, so that no workload inherits the state (memo
+    tables, caches, heap) that an earlier one left in an implementation."""
+    command = [
+        sys.executable,
+        "-m",
+        "copykit",
+        "bench",
+        "--worker",
+        "--only",
+        workload.name,
+        "--repeat",
+        str(settings.repeat),
+        "--sample-ms",
+        repr(settings.sample_seconds * 1e3),
+    ]
+    command += ["--quick"] * settings.quick + ["--yardstick"] * yardstick
+    package_root = str(Path(__file__).resolve().parents[1])
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
+    )
+    completed = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"worker for {workload.name} failed:\n{completed.stderr}")
+    return result_from_json(workload, json.loads(completed.stdout))
+
+
 def run_benchmarks(
     workloads: Sequence[Workload],
-    modules: dict[str, ModuleType | None],
     settings: Settings,
-    progress: Callable[[str], None],
+    yardstick: ModuleType | None,
+    in_process: bool,
 ) -> list[WorkloadResult]:
+    """Measure every workload, each in its own interpreter unless ``in_process``."""
+    modules = load_implementations(yardstick)
     results = []
     for workload in workloads:
-        progress(f"  {workload.name} ...")
-        results.append(measure(workload, clones_for(workload, modules), settings))
+        print(f"  {workload.name} ...", file=sys.stderr)
+        if in_process:
+            results.append(measure(workload, clones_for(workload, modules), settings))
+        else:
+            results.append(measure_in_subprocess(workload, settings, yardstick is not None))
     return results
 
 
@@ -356,8 +393,10 @@ def _microseconds(value: float | None) -> str:
     """Three significant figures for small times, whole microseconds for large ones."""
     if value is None:
         return "-"
+    if value < 10:
+        return f"{value:.2f}"
     if value < 100:
-        return f"{value:.3g}"
+        return f"{value:.1f}"
     return f"{value:,.0f}"
 
 
@@ -441,11 +480,24 @@ def _workload_json(result: WorkloadResult) -> dict[str, object]:
                 "matches_stdlib": outcome.mismatch is None and outcome.error is None,
                 "mismatch": outcome.mismatch,
                 "error": outcome.error,
-                "samples": len(outcome.samples),
+                "samples_us": [sample * 1e6 for sample in outcome.samples],
             }
             for column, outcome in result.columns.items()
         },
     }
+
+
+def result_from_json(workload: Workload, data: dict[str, Any]) -> WorkloadResult:
+    """The inverse of the per-workload JSON that a worker prints."""
+    columns = {
+        column: ColumnResult(
+            mismatch=fields["mismatch"],
+            error=fields["error"],
+            samples=[sample / 1e6 for sample in fields["samples_us"]],
+        )
+        for column, fields in data["results"].items()
+    }
+    return WorkloadResult(workload, data["number"], columns)
 
 
 # --- command line ----------------------------------------------------------------------------
@@ -472,6 +524,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="add the memo-less C clone as a column on JSON-like workloads",
     )
     parser.add_argument("--list", action="store_true", help="list the workloads and exit")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run every workload in this process (default: a fresh interpreter per workload)",
+    )
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(run=run)
 
 
@@ -499,19 +557,28 @@ def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
         print(f"copykit bench: {exc}", file=sys.stderr)
         return 2
     settings = _settings(args)
-    modules = load_implementations(yardstick)
-    columns = [column for column in COLUMNS if column in modules]
+    if args.worker:
+        return _run_worker(workloads, settings, yardstick)
+    columns = [column for column in COLUMNS if column in load_implementations(yardstick)]
     print(
         f"Python {platform.python_version()} on {platform.machine()}; "
         f"columns: {', '.join(columns)}; repeat={settings.repeat}",
         file=sys.stderr,
     )
-    results = run_benchmarks(
-        workloads, modules, settings, lambda line: print(line, file=sys.stderr)
-    )
+    results = run_benchmarks(workloads, settings, yardstick, args.in_process)
     print(render_table(results, columns))
     print()
     print(render_notes(results, columns))
     if args.json:
         args.json.write_text(json.dumps(to_json(results, columns, settings, argv), indent=2))
+    return 0
+
+
+def _run_worker(
+    workloads: Sequence[Workload], settings: Settings, yardstick: ModuleType | None
+) -> int:
+    """Measure one workload in this process and print its result as JSON on stdout."""
+    (workload,) = workloads
+    clones = clones_for(workload, load_implementations(yardstick))
+    print(json.dumps(_workload_json(measure(workload, clones, settings))))
     return 0

@@ -1,0 +1,1947 @@
+/* _ccopy.c: the C twin of copykit/_pycopy.py.
+ *
+ * copy() and deepcopy() do exactly what the running interpreter's copy module does
+ * (same results, sharing, memo contents, hook calls, errors), only faster. The
+ * sections mirror _pycopy.py: module state, memo, atomic types, shallow copy,
+ * containers, reduce and reconstruct, per-type plans, path notes, module init.
+ *
+ * The memo. While no Python code can see it, a deepcopy call keeps its memo in a
+ * pointer-keyed table (_memotable.h). The first time Python code must receive it (a
+ * __deepcopy__ hook, a registered copier, a delegated _reconstruct) the table becomes
+ * the very dict the stdlib would have built by then, and the rest of the call works
+ * on that dict ("dict mode"). A memo passed by the caller is in dict mode from the
+ * start; a memo that is not an exact dict is handed to the pure twin.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include "_memotable.h"
+
+#if PY_VERSION_HEX < 0x030A0000
+#  error "copykit needs CPython 3.10 or newer"
+#endif
+
+/* 3.13 renamed _PyObject_LookupAttr: 1 found, 0 missing (no exception), -1 error. */
+#if PY_VERSION_HEX >= 0x030D0000
+#  define lookup_attr PyObject_GetOptionalAttr
+#else
+#  define lookup_attr _PyObject_LookupAttr
+#endif
+
+/* 3.12 spells the structmember constants with a Py_ prefix. */
+#ifndef Py_T_OBJECT_EX
+#  define Py_T_OBJECT_EX T_OBJECT_EX
+#endif
+#ifndef Py_READONLY
+#  define Py_READONLY READONLY
+#endif
+
+/* ======================================================================== */
+/* Module state                                                             */
+/* ======================================================================== */
+
+#define PLAN_CACHE_SIZE 256
+#define PLAN_MAX_SLOTS 16
+
+/* How plain instances of one type are reduced, learnt once and trusted while the
+   type's version tag is unchanged (see "Per-type plans"). */
+typedef struct {
+    PyTypeObject *type;    /* borrowed; only compared, the tag proves it is the same */
+    unsigned int tag;      /* tp_version_tag when learnt; 0 = empty entry */
+    int usable;            /* 0: this type always takes the general path */
+    int has_dict;
+    PyObject *slotnames;   /* borrowed from the type's __dict__; checked on use */
+    Py_ssize_t nslots;
+    PyObject *names[PLAN_MAX_SLOTS];     /* borrowed: the list's items when learnt */
+    Py_ssize_t offsets[PLAN_MAX_SLOTS];
+} TypePlan;
+
+typedef struct {
+    PyObject *Error;                 /* copy.Error */
+    PyObject *dispatch_table;        /* copyreg.dispatch_table */
+    PyObject *copyreg_newobj;        /* copyreg.__newobj__ */
+    PyObject *stdlib_copy_dispatch;  /* copy._copy_dispatch: programs register there */
+    PyObject *stdlib_deep_dispatch;  /* copy._deepcopy_dispatch */
+    PyObject *pycopy;                /* copykit._pycopy, the reference twin */
+    PyObject *own_copiers;           /* _pycopy._STDLIB_TO_OWN_COPIERS */
+    PyObject *own_atomic;            /* _pycopy._deepcopy_atomic */
+    PyObject *helpers;               /* dict of small Python helpers, made on first use */
+    PyObject *enum_deepcopy;         /* enum.Enum.__deepcopy__ once seen, or NULL */
+    PyObject *empty_tuple;
+    PyObject *four;
+    PyObject *s_deepcopy, *s_copy, *s_reduce_ex, *s_reduce, *s_getstate, *s_setstate;
+    PyObject *s_dict, *s_update, *s_append, *s_items, *s_new, *s_slotnames;
+    PyObject *s_getnewargs, *s_getnewargs_ex, *s_self;
+    getter dict_getter;              /* the getter of a plain class's __dict__ */
+    PyObject *object_reduce_ex, *object_reduce, *object_getstate; /* borrowed from object */
+    TypePlan plans[PLAN_CACHE_SIZE];
+} copy_state;
+
+static inline copy_state *
+get_state(PyObject *module)
+{
+    return (copy_state *)PyModule_GetState(module);
+}
+
+/* ======================================================================== */
+/* Memo                                                                     */
+/* ======================================================================== */
+
+/* One deepcopy call: the memo is the table (table != NULL) or the dict memo. */
+typedef struct {
+    copy_state *st;
+    MemoTable *table;
+    PyObject *memo;      /* dict mode: the memo dict (owned if owns_memo) */
+    PyObject *memo_key;  /* dict mode: id(memo) as an int (owned) */
+    int owns_memo;
+} DeepCtx;
+
+/* Enter dict mode with memo (borrowed unless owned); 0 or -1 with exception set. */
+static int
+ctx_use_dict(DeepCtx *c, PyObject *memo, int owned)
+{
+    c->memo_key = PyLong_FromVoidPtr(memo);
+    if (c->memo_key == NULL) {
+        if (owned) {
+            Py_DECREF(memo);
+        }
+        return -1;
+    }
+    c->memo = memo;
+    c->owns_memo = owned;
+    c->table = NULL;
+    return 0;
+}
+
+/* The memo as the dict Python code receives (borrowed), built from the table on the
+   first request; NULL with exception set on failure. */
+static PyObject *
+memo_materialize(DeepCtx *c)
+{
+    PyObject *dict;
+    if (c->table == NULL) {
+        return c->memo;
+    }
+    dict = memotable_to_dict(c->table);
+    if (dict == NULL) {
+        return NULL;
+    }
+    memotable_clear(c->table);
+    if (ctx_use_dict(c, dict, 1) < 0) {
+        return NULL;
+    }
+    return c->memo;
+}
+
+/* memo.get(id(x)): 1 with *found a new reference, 0 if absent, -1 with exception. */
+static int
+memo_lookup(DeepCtx *c, PyObject *x, PyObject **found)
+{
+    PyObject *key, *value;
+    if (c->table != NULL) {
+        value = memotable_get(c->table, x);
+        if (value == NULL) {
+            return 0;
+        }
+        *found = Py_NewRef(value);
+        return 1;
+    }
+    key = PyLong_FromVoidPtr(x);
+    if (key == NULL) {
+        return -1;
+    }
+    value = PyDict_GetItemWithError(c->memo, key);
+    Py_DECREF(key);
+    if (value == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    *found = Py_NewRef(value);
+    return 1;
+}
+
+/* memo[id(x)] = y; 0 or -1 with exception set. */
+static int
+memo_set(DeepCtx *c, PyObject *x, PyObject *y)
+{
+    PyObject *key;
+    int rc;
+    if (c->table != NULL) {
+        return memotable_set(c->table, x, y);
+    }
+    key = PyLong_FromVoidPtr(x);
+    if (key == NULL) {
+        return -1;
+    }
+    rc = PyDict_SetItem(c->memo, key, y);
+    Py_DECREF(key);
+    return rc;
+}
+
+/* _keep_alive: memo[id(memo)].append(x), or a new list on KeyError; 0 or -1. */
+static int
+memo_keep_alive(DeepCtx *c, PyObject *x)
+{
+    PyObject *list, *result, *fresh;
+    int rc;
+    if (c->table != NULL) {
+        return memotable_keep(c->table, x);
+    }
+    list = PyDict_GetItemWithError(c->memo, c->memo_key);
+    if (list != NULL) {
+        if (PyList_CheckExact(list)) {
+            return PyList_Append(list, x);
+        }
+        Py_INCREF(list);
+        result = PyObject_CallMethodOneArg(list, c->st->s_append, x);
+        Py_DECREF(list);
+        if (result != NULL) {
+            Py_DECREF(result);
+            return 0;
+        }
+        if (!PyErr_ExceptionMatches(PyExc_KeyError)) {
+            return -1;
+        }
+        PyErr_Clear();
+    }
+    else if (PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_KeyError)) {
+            return -1;
+        }
+        PyErr_Clear();
+    }
+    fresh = PyList_New(1);
+    if (fresh == NULL) {
+        return -1;
+    }
+    PyList_SET_ITEM(fresh, 0, Py_NewRef(x));
+    rc = PyDict_SetItem(c->memo, c->memo_key, fresh);
+    Py_DECREF(fresh);
+    return rc;
+}
+
+/* memo[id(x)] = y and keep x alive, as deepcopy does for every y that is not x. */
+static inline int
+memo_remember(DeepCtx *c, PyObject *x, PyObject *y)
+{
+    if (memo_set(c, x, y) < 0) {
+        return -1;
+    }
+    return memo_keep_alive(c, x);
+}
+
+/* ======================================================================== */
+/* Atomic and immutable types                                               */
+/* ======================================================================== */
+
+/* Is tp one of the stdlib's _deepcopy_atomic types (exact type)? */
+static inline int
+is_deep_atomic(PyTypeObject *tp)
+{
+    return tp == &PyUnicode_Type || tp == &PyLong_Type || tp == &PyFloat_Type
+           || tp == Py_TYPE(Py_None) || tp == &PyBool_Type || tp == &PyBytes_Type
+           || tp == &PyComplex_Type || tp == &PyType_Type || tp == &PyFunction_Type
+           || tp == &PyCFunction_Type || tp == &PyCode_Type || tp == &PyRange_Type
+           || tp == &_PyWeakref_RefType || tp == &PyProperty_Type
+           || tp == Py_TYPE(Py_Ellipsis) || tp == Py_TYPE(Py_NotImplemented);
+}
+
+/* Is tp one of the types copy() returns unchanged (_copy_immutable)? */
+static inline int
+is_shallow_immutable(PyTypeObject *tp)
+{
+    return is_deep_atomic(tp) || tp == &PyTuple_Type || tp == &PyFrozenSet_Type
+           || tp == &PySlice_Type;
+}
+
+/* getattr(obj, name, None): 1 with *result a new reference when present and not
+   None, 0 when missing or None (as `is not None` tests), -1 with exception set. */
+static inline int
+lookup_not_none(PyObject *obj, PyObject *name, PyObject **result)
+{
+    if (lookup_attr(obj, name, result) < 0) {
+        return -1;
+    }
+    if (*result == Py_None) {
+        Py_CLEAR(*result);
+    }
+    return *result != NULL;
+}
+
+/* ======================================================================== */
+/* Small Python helpers                                                     */
+/* ======================================================================== */
+
+/* Things the interpreter itself must do so that error messages match exactly:
+   star-unpacking a reduce value into _reconstruct, and `a, b = item`. */
+static const char helpers_source[] =
+    "def reconstruct_star(reconstruct, x, memo, rv):\n"
+    "    return reconstruct(x, memo, *rv)\n"
+    "def unpack_pair(item):\n"
+    "    first, second = item\n"
+    "    return first, second\n";
+
+/* The helper function called name (borrowed), or NULL with exception set. */
+static PyObject *
+get_helper(copy_state *st, const char *name)
+{
+    PyObject *func;
+    if (st->helpers == NULL) {
+        PyObject *globals = NULL, *code = NULL, *result = NULL;
+        globals = PyDict_New();
+        if (globals == NULL
+            || PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0) {
+            goto fail;
+        }
+        code = Py_CompileString(helpers_source, "<copykit._ccopy helpers>", Py_file_input);
+        if (code == NULL) {
+            goto fail;
+        }
+        result = PyEval_EvalCode(code, globals, globals);
+        if (result == NULL) {
+            goto fail;
+        }
+        Py_DECREF(result);
+        Py_DECREF(code);
+        st->helpers = globals;
+        goto found;
+    fail:
+        Py_XDECREF(globals);
+        Py_XDECREF(code);
+        return NULL;
+    }
+found:
+    func = PyDict_GetItemString(st->helpers, name);
+    if (func == NULL) {
+        PyErr_Format(PyExc_SystemError, "copykit helper %s missing", name);
+    }
+    return func;
+}
+
+/* `first, second = item` into two new references; 0, or -1 with the interpreter's
+   own unpacking error set. */
+static int
+unpack_pair(copy_state *st, PyObject *item, PyObject **first, PyObject **second)
+{
+    PyObject *helper, *pair;
+    if (PyTuple_CheckExact(item) && PyTuple_GET_SIZE(item) == 2) {
+        *first = Py_NewRef(PyTuple_GET_ITEM(item, 0));
+        *second = Py_NewRef(PyTuple_GET_ITEM(item, 1));
+        return 0;
+    }
+    helper = get_helper(st, "unpack_pair");
+    if (helper == NULL) {
+        return -1;
+    }
+    pair = PyObject_CallOneArg(helper, item);
+    if (pair == NULL) {
+        return -1;
+    }
+    *first = Py_NewRef(PyTuple_GET_ITEM(pair, 0));
+    *second = Py_NewRef(PyTuple_GET_ITEM(pair, 1));
+    Py_DECREF(pair);
+    return 0;
+}
+
+/* ======================================================================== */
+/* Path notes (PEP 678, 3.11+): where in the structure a deepcopy failed     */
+/* ======================================================================== */
+
+/* The error path only: the pure twin builds and attaches the note, so both twins
+   write the same text. Nothing here runs when copying succeeds. */
+
+#if PY_VERSION_HEX >= 0x030C0000
+#  define FETCH_EXC(exc) ((exc) = PyErr_GetRaisedException())
+#  define RESTORE_EXC(exc) PyErr_SetRaisedException(exc)
+#elif PY_VERSION_HEX >= 0x030B0000
+/* 3.11: fetch, normalise and attach the traceback, so the exception is one object. */
+static PyObject *
+fetch_exception(void)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL && value != NULL) {
+        PyException_SetTraceback(value, tb);
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+}
+#  define FETCH_EXC(exc) ((exc) = fetch_exception())
+#  define RESTORE_EXC(exc) PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(exc)), (exc), \
+                                         PyException_GetTraceback(exc))
+#endif
+
+/* Call _pycopy.<note>(exc, *args) on the pending exception, which stays pending. */
+static void
+call_note(copy_state *st, const char *note, PyObject *segment_or_state, PyObject *child)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    PyObject *exc, *func, *result = NULL;
+    FETCH_EXC(exc);
+    if (exc == NULL) {
+        return;
+    }
+    func = PyObject_GetAttrString(st->pycopy, note);
+    if (func != NULL) {
+        if (child != NULL) {
+            result = PyObject_CallFunctionObjArgs(func, exc, segment_or_state, child, NULL);
+        }
+        else {
+            result = PyObject_CallFunctionObjArgs(func, exc, segment_or_state, NULL);
+        }
+        Py_DECREF(func);
+    }
+    Py_XDECREF(result);
+    PyErr_Clear();
+    RESTORE_EXC(exc);
+#else
+    (void)st; (void)note; (void)segment_or_state; (void)child;
+#endif
+}
+
+/* Record a failure at segment kind(argument) whose failing part is child. */
+static void
+note_failure(copy_state *st, const char *kind, PyObject *argument, PyObject *child)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    PyObject *exc, *segment;
+    FETCH_EXC(exc);
+    if (exc == NULL) {
+        return;
+    }
+    segment = PyObject_CallMethod(st->pycopy, kind, "O", argument);
+    PyErr_Clear();
+    RESTORE_EXC(exc);
+    if (segment != NULL) {
+        call_note(st, "_note_failure", segment, child);
+        Py_DECREF(segment);
+    }
+#else
+    (void)st; (void)kind; (void)argument; (void)child;
+#endif
+}
+
+/* note_failure for a position segment (an index or reduce argument number). */
+static void
+note_failure_at(copy_state *st, const char *kind, Py_ssize_t position, PyObject *child)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    PyObject *exc, *number;
+    FETCH_EXC(exc);
+    number = PyLong_FromSsize_t(position);
+    PyErr_Clear();
+    if (exc != NULL) {
+        RESTORE_EXC(exc);
+    }
+    if (number != NULL) {
+        note_failure(st, kind, number, child);
+        Py_DECREF(number);
+    }
+#else
+    (void)st; (void)kind; (void)position; (void)child;
+#endif
+}
+
+/* ======================================================================== */
+/* Reduce and reconstruct                                                   */
+/* ======================================================================== */
+
+static PyObject *deepcopy_object(DeepCtx *c, PyObject *x);
+
+/* The reduce value of x as copy/deepcopy obtain it (new reference), or NULL with
+   copy.Error (no way to reduce) or the reductor's exception set. */
+static PyObject *
+reduce_object(copy_state *st, PyObject *x, int deep)
+{
+    PyObject *reductor, *rv;
+    PyTypeObject *cls = Py_TYPE(x);
+    int truth;
+    reductor = PyDict_GetItemWithError(st->dispatch_table, (PyObject *)cls);
+    if (reductor != NULL) {
+        Py_INCREF(reductor);
+        /* deepcopy tests the registered reductor's truth, copy only its presence */
+        truth = deep ? PyObject_IsTrue(reductor) : 1;
+        if (truth > 0) {
+            rv = PyObject_CallOneArg(reductor, x);
+            Py_DECREF(reductor);
+            return rv;
+        }
+        Py_DECREF(reductor);
+        if (truth < 0) {
+            return NULL;
+        }
+    }
+    else if (PyErr_Occurred()) {
+        return NULL;
+    }
+    if (lookup_not_none(x, st->s_reduce_ex, &reductor) < 0) {
+        return NULL;
+    }
+    if (reductor != NULL) {
+        rv = PyObject_CallOneArg(reductor, st->four);
+        Py_DECREF(reductor);
+        return rv;
+    }
+    if (lookup_attr(x, st->s_reduce, &reductor) < 0) {
+        return NULL;
+    }
+    truth = reductor != NULL ? PyObject_IsTrue(reductor) : 0;
+    if (truth > 0) {
+        rv = PyObject_CallNoArgs(reductor);
+        Py_DECREF(reductor);
+        return rv;
+    }
+    Py_XDECREF(reductor);
+    if (truth == 0) {
+        PyErr_Format(st->Error, deep ? "un(deep)copyable object of type %S"
+                                     : "un(shallow)copyable object of type %S",
+                     (PyObject *)cls);
+    }
+    return NULL;
+}
+
+/* Hand a reduce value of unusual shape to the pure twin's _reconstruct, called with
+   `*rv` by the interpreter so every message is the stdlib's. New reference or NULL. */
+static PyObject *
+reconstruct_in_python(DeepCtx *c, copy_state *st, PyObject *x, PyObject *rv)
+{
+    PyObject *helper, *reconstruct, *memo = Py_None, *y;
+    if (c != NULL) {
+        memo = memo_materialize(c);
+        if (memo == NULL) {
+            return NULL;
+        }
+    }
+    helper = get_helper(st, "reconstruct_star");
+    if (helper == NULL) {
+        return NULL;
+    }
+    reconstruct = PyObject_GetAttrString(st->pycopy, "_reconstruct");
+    if (reconstruct == NULL) {
+        return NULL;
+    }
+    y = PyObject_CallFunctionObjArgs(helper, reconstruct, x, memo, rv, NULL);
+    Py_DECREF(reconstruct);
+    return y;
+}
+
+/* The reduce arguments with every element deep-copied (new tuple), or NULL. */
+static PyObject *
+deepcopy_args(DeepCtx *c, PyObject *args)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    PyObject *copies = PyTuple_New(n);
+    if (copies == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *arg = PyTuple_GET_ITEM(args, i);
+        PyObject *copy = deepcopy_object(c, arg);
+        if (copy == NULL) {
+            note_failure_at(c->st, "_ReduceArgument", i, arg);
+            Py_DECREF(copies);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(copies, i, copy);
+    }
+    return copies;
+}
+
+/* Can `cls.__new__(cls, *rest)` be done by calling object.__new__'s C slot directly?
+   True for classes that inherit object.__new__ under an ordinary metaclass. */
+static int
+newobj_is_object_new(copy_state *st, PyObject *cls)
+{
+    PyTypeObject *meta;
+    PyObject *meta_new;
+    if (!PyType_Check(cls) || ((PyTypeObject *)cls)->tp_new != PyBaseObject_Type.tp_new) {
+        return 0;
+    }
+    meta = Py_TYPE(cls);
+    if (meta == &PyType_Type) {
+        return 1;
+    }
+    if (meta->tp_getattro != PyType_Type.tp_getattro) {
+        return 0;
+    }
+    /* a data descriptor called __new__ on the metaclass would win the lookup */
+    meta_new = _PyType_Lookup(meta, st->s_new);
+    return meta_new == NULL || Py_TYPE(meta_new)->tp_descr_set == NULL;
+}
+
+/* y = func(*args), with copyreg.__newobj__ done without its Python frame. */
+static PyObject *
+call_constructor(copy_state *st, PyObject *func, PyObject *args)
+{
+    PyObject *cls, *rest, *method, *y;
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    if (func != st->copyreg_newobj || n == 0) {
+        return PyObject_Call(func, args, NULL);
+    }
+    cls = PyTuple_GET_ITEM(args, 0);
+    rest = PyTuple_GetSlice(args, 1, n);
+    if (rest == NULL) {
+        return NULL;
+    }
+    if (newobj_is_object_new(st, cls)) {
+        y = ((PyTypeObject *)cls)->tp_new((PyTypeObject *)cls, rest, NULL);
+        Py_DECREF(rest);
+        return y;
+    }
+    /* what copyreg.__newobj__ does: cls.__new__(cls, *args) */
+    method = PyObject_GetAttr(cls, st->s_new);
+    Py_DECREF(rest);
+    if (method == NULL) {
+        return NULL;
+    }
+    y = PyObject_Call(method, args, NULL);
+    Py_DECREF(method);
+    return y;
+}
+
+/* y.__dict__.update(state); 0 or -1 with exception set. */
+static int
+update_instance_dict(copy_state *st, PyObject *y, PyObject *state)
+{
+    PyObject *dict, *result;
+    int rc;
+    dict = PyObject_GetAttr(y, st->s_dict);
+    if (dict == NULL) {
+        return -1;
+    }
+    if (PyDict_CheckExact(dict) && PyDict_CheckExact(state)) {
+        rc = PyDict_Update(dict, state);
+    }
+    else {
+        result = PyObject_CallMethodOneArg(dict, st->s_update, state);
+        rc = result == NULL ? -1 : 0;
+        Py_XDECREF(result);
+    }
+    Py_DECREF(dict);
+    return rc;
+}
+
+/* for key, value in slotstate.items(): setattr(y, key, value); 0 or -1. */
+static int
+set_slot_state(copy_state *st, PyObject *y, PyObject *slotstate)
+{
+    PyObject *items = NULL, *iterator = NULL, *item = NULL, *key = NULL, *value = NULL;
+    int rc = -1;
+    items = PyObject_CallMethodNoArgs(slotstate, st->s_items);
+    if (items == NULL) {
+        goto done;
+    }
+    iterator = PyObject_GetIter(items);
+    if (iterator == NULL) {
+        goto done;
+    }
+    while ((item = PyIter_Next(iterator)) != NULL) {
+        if (unpack_pair(st, item, &key, &value) < 0) {
+            goto done;
+        }
+        Py_CLEAR(item);
+        if (PyObject_SetAttr(y, key, value) < 0) {
+            goto done;
+        }
+        Py_CLEAR(key);
+        Py_CLEAR(value);
+    }
+    rc = PyErr_Occurred() ? -1 : 0;
+done:
+    Py_XDECREF(items);
+    Py_XDECREF(iterator);
+    Py_XDECREF(item);
+    Py_XDECREF(key);
+    Py_XDECREF(value);
+    return rc;
+}
+
+/* Apply state without __setstate__: a dict, or a (dict, slot dict) pair. */
+static int
+set_dict_and_slot_state(copy_state *st, PyObject *y, PyObject *state)
+{
+    PyObject *dictstate = NULL, *slotstate = NULL;
+    Py_ssize_t size = 0;
+    int rc = -1;
+    if (PyTuple_Check(state)) {
+        size = PyTuple_CheckExact(state) ? PyTuple_GET_SIZE(state) : PyObject_Size(state);
+        if (size < 0) {
+            return -1;
+        }
+    }
+    if (size == 2) {
+        if (unpack_pair(st, state, &dictstate, &slotstate) < 0) {
+            return -1;
+        }
+    }
+    else {
+        dictstate = Py_NewRef(state);
+        slotstate = Py_NewRef(Py_None);
+    }
+    if (dictstate != Py_None && update_instance_dict(st, y, dictstate) < 0) {
+        goto done;
+    }
+    if (slotstate != Py_None && set_slot_state(st, y, slotstate) < 0) {
+        goto done;
+    }
+    rc = 0;
+done:
+    Py_DECREF(dictstate);
+    Py_DECREF(slotstate);
+    return rc;
+}
+
+/* The state step of _reconstruct: __setstate__ if y has one, else dict and slots. */
+static int
+set_state(copy_state *st, PyObject *y, PyObject *state)
+{
+    PyObject *setstate, *result;
+    if (lookup_attr(y, st->s_setstate, &setstate) < 0) {
+        return -1;
+    }
+    if (setstate == NULL) {
+        return set_dict_and_slot_state(st, y, state);
+    }
+    Py_DECREF(setstate);
+    /* looked up again, as `y.__setstate__(state)` after `hasattr` does */
+    result = PyObject_CallMethodOneArg(y, st->s_setstate, state);
+    if (result == NULL) {
+        return -1;
+    }
+    Py_DECREF(result);
+    return 0;
+}
+
+/* for item in listiter: y.append(deepcopy(item) if deep else item); 0 or -1. */
+static int
+reconstruct_list_items(DeepCtx *c, copy_state *st, PyObject *y, PyObject *listiter)
+{
+    PyObject *iterator, *item, *result;
+    Py_ssize_t position = 0;
+    int rc = -1;
+    iterator = PyObject_GetIter(listiter);
+    if (iterator == NULL) {
+        return -1;
+    }
+    while ((item = PyIter_Next(iterator)) != NULL) {
+        if (c != NULL) {
+            PyObject *copy = deepcopy_object(c, item);
+            if (copy == NULL) {
+                note_failure_at(st, "_Index", position, item);
+                Py_DECREF(item);
+                goto done;
+            }
+            Py_SETREF(item, copy);
+            position++;
+        }
+        if (PyList_CheckExact(y)) {
+            rc = PyList_Append(y, item);
+        }
+        else {
+            result = PyObject_CallMethodOneArg(y, st->s_append, item);
+            rc = result == NULL ? -1 : 0;
+            Py_XDECREF(result);
+        }
+        Py_DECREF(item);
+        if (rc < 0) {
+            goto done;
+        }
+    }
+    rc = PyErr_Occurred() ? -1 : 0;
+done:
+    Py_DECREF(iterator);
+    return rc;
+}
+
+/* Copy one dict item of a reduce value: key first, then value; 0 or -1. */
+static int
+deepcopy_dict_item(DeepCtx *c, PyObject **key, PyObject **value)
+{
+    PyObject *key_copy, *value_copy;
+    key_copy = deepcopy_object(c, *key);
+    if (key_copy == NULL) {
+        note_failure(c->st, "_KeyItself", *key, *key);
+        return -1;
+    }
+    value_copy = deepcopy_object(c, *value);
+    if (value_copy == NULL) {
+        note_failure(c->st, "_Key", *key, *value);
+        Py_DECREF(key_copy);
+        return -1;
+    }
+    Py_SETREF(*key, key_copy);
+    Py_SETREF(*value, value_copy);
+    return 0;
+}
+
+/* for key, value in dictiter: y[key] = value (both copied if deep); 0 or -1. */
+static int
+reconstruct_dict_items(DeepCtx *c, copy_state *st, PyObject *y, PyObject *dictiter)
+{
+    PyObject *iterator, *item = NULL, *key = NULL, *value = NULL;
+    int rc = -1;
+    iterator = PyObject_GetIter(dictiter);
+    if (iterator == NULL) {
+        return -1;
+    }
+    while ((item = PyIter_Next(iterator)) != NULL) {
+        if (unpack_pair(st, item, &key, &value) < 0) {
+            goto done;
+        }
+        Py_CLEAR(item);
+        if (c != NULL && deepcopy_dict_item(c, &key, &value) < 0) {
+            goto done;
+        }
+        if (PyObject_SetItem(y, key, value) < 0) {
+            goto done;
+        }
+        Py_CLEAR(key);
+        Py_CLEAR(value);
+    }
+    rc = PyErr_Occurred() ? -1 : 0;
+done:
+    Py_XDECREF(item);
+    Py_XDECREF(key);
+    Py_XDECREF(value);
+    Py_DECREF(iterator);
+    return rc;
+}
+
+/* _reconstruct(x, memo, *rv): the copy built from a reduce value (new reference), or
+   NULL with exception set. c is NULL for a shallow copy. */
+static PyObject *
+reconstruct(DeepCtx *c, copy_state *st, PyObject *x, PyObject *rv)
+{
+    PyObject *func, *args, *state, *listiter, *dictiter;
+    PyObject *y = NULL, *newargs = NULL, *state_copy = NULL;
+    Py_ssize_t n;
+    if (!PyTuple_CheckExact(rv) || PyTuple_GET_SIZE(rv) < 2 || PyTuple_GET_SIZE(rv) > 5
+        || !PyTuple_CheckExact(PyTuple_GET_ITEM(rv, 1))) {
+        return reconstruct_in_python(c, st, x, rv);
+    }
+    n = PyTuple_GET_SIZE(rv);
+    func = PyTuple_GET_ITEM(rv, 0);
+    args = PyTuple_GET_ITEM(rv, 1);
+    state = n > 2 ? PyTuple_GET_ITEM(rv, 2) : Py_None;
+    listiter = n > 3 ? PyTuple_GET_ITEM(rv, 3) : Py_None;
+    dictiter = n > 4 ? PyTuple_GET_ITEM(rv, 4) : Py_None;
+    if (c != NULL && PyTuple_GET_SIZE(args) > 0) {
+        newargs = deepcopy_args(c, args);
+    }
+    else {
+        newargs = Py_NewRef(args);
+    }
+    if (newargs == NULL) {
+        goto error;
+    }
+    y = call_constructor(st, func, newargs);
+    if (y == NULL) {
+        goto error;
+    }
+    if (c != NULL && memo_set(c, x, y) < 0) {
+        goto error;
+    }
+    if (state != Py_None) {
+        if (c != NULL) {
+            state_copy = deepcopy_object(c, state);
+            if (state_copy == NULL) {
+                call_note(st, "_note_state_failure", state, NULL);
+                goto error;
+            }
+        }
+        if (set_state(st, y, state_copy != NULL ? state_copy : state) < 0) {
+            goto error;
+        }
+    }
+    if (listiter != Py_None && reconstruct_list_items(c, st, y, listiter) < 0) {
+        goto error;
+    }
+    if (dictiter != Py_None && reconstruct_dict_items(c, st, y, dictiter) < 0) {
+        goto error;
+    }
+    goto done;
+error:
+    Py_CLEAR(y);
+done:
+    Py_XDECREF(newargs);
+    Py_XDECREF(state_copy);
+    return y;
+}
+
+/* ======================================================================== */
+/* Per-type plans: plain instances without the Python round trips           */
+/* ======================================================================== */
+
+/* For a class that takes every default (object.__reduce_ex__, object.__getstate__,
+   object.__new__, no hooks), __reduce_ex__(4) always yields
+   (copyreg.__newobj__, (cls,), state, None, None) with state the instance __dict__
+   (None when empty; 3.10: when absent) or (dict-or-None, {slot: value}). The plan
+   builds that same state directly and constructs the copy with object.__new__; the
+   state is then deep-copied through the memo as usual, so the memo ends up exactly
+   as the stdlib's. A plan is learnt from a real __reduce_ex__(4) result (so every
+   check object.__reduce_ex__ makes has passed) and trusted while the type's version
+   tag is unchanged: any change to the class or its bases gives it a new tag. */
+
+/* Is the version tag of tp valid (assigned and not invalidated)? */
+static inline int
+type_tag_valid(PyTypeObject *tp)
+{
+    return (tp->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) && tp->tp_version_tag != 0;
+}
+
+/* The cache entry for tp (the place it would live; check its tag). */
+static inline TypePlan *
+plan_slot(copy_state *st, PyTypeObject *tp)
+{
+    uintptr_t h = (uintptr_t)tp >> 4;
+    return &st->plans[(h ^ (h >> 8)) & (PLAN_CACHE_SIZE - 1)];
+}
+
+/* Does the instance __dict__ of x hold names that would change how it is copied?
+   1 yes, 0 no, -1 error. dict may be NULL. */
+static int
+instance_dict_overrides(copy_state *st, PyObject *dict)
+{
+    PyObject *names[3] = {st->s_deepcopy, st->s_reduce_ex, st->s_getstate};
+    if (dict == NULL || PyDict_GET_SIZE(dict) == 0) {
+        return 0;
+    }
+    for (int i = 0; i < 3; i++) {
+        int r = PyDict_Contains(dict, names[i]);
+        if (r != 0) {
+            return r;
+        }
+    }
+    return 0;
+}
+
+/* The instance __dict__ of x as object.__reduce_ex__ sees it: new reference, or NULL
+   without exception when x has none. 3.11+ creates it on demand (as the stdlib's
+   getstate does); 3.10 reports only a dict that exists. */
+static PyObject *
+instance_dict(PyObject *x, int has_dict)
+{
+    if (!has_dict) {
+        return NULL;
+    }
+#if PY_VERSION_HEX >= 0x030B0000
+    return PyObject_GenericGetDict(x, NULL);
+#else
+    {
+        PyObject **dictptr = _PyObject_GetDictPtr(x);
+        return (dictptr != NULL && *dictptr != NULL) ? Py_NewRef(*dictptr) : NULL;
+    }
+#endif
+}
+
+/* The state object.__reduce_ex__(4) gives x under plan (new reference), or NULL with
+   exception set. dict is the instance dict (borrowed, may be NULL). */
+static PyObject *
+plan_state(const TypePlan *plan, PyObject *x, PyObject *dict)
+{
+    PyObject *dictstate, *slots = NULL, *state;
+#if PY_VERSION_HEX >= 0x030B0000
+    dictstate = (dict != NULL && PyDict_GET_SIZE(dict) > 0) ? dict : Py_None;
+#else
+    dictstate = dict != NULL ? dict : Py_None;
+#endif
+    if (plan->nslots > 0) {
+        slots = PyDict_New();
+        if (slots == NULL) {
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < plan->nslots; i++) {
+            PyObject *value = *(PyObject **)((char *)x + plan->offsets[i]);
+            if (value != NULL
+                && PyDict_SetItem(slots, PyList_GET_ITEM(plan->slotnames, i), value) < 0) {
+                Py_DECREF(slots);
+                return NULL;
+            }
+        }
+        if (PyDict_GET_SIZE(slots) > 0) {
+            state = PyTuple_Pack(2, dictstate, slots);
+            Py_DECREF(slots);
+            return state;
+        }
+        Py_DECREF(slots);
+    }
+    return Py_NewRef(dictstate);
+}
+
+/* Do the type's attributes say "all defaults"? 1 yes, 0 no (never an exception). */
+static int
+plan_type_is_plain(copy_state *st, PyTypeObject *tp)
+{
+    PyObject *descr;
+    if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) || tp->tp_itemsize != 0
+        || tp->tp_getattro != PyObject_GenericGetAttr
+        || tp->tp_setattro != PyObject_GenericSetAttr
+        || tp->tp_new != PyBaseObject_Type.tp_new
+        || PyType_IsSubtype(tp, &PyType_Type)) {
+        return 0;
+    }
+    if (_PyType_Lookup(tp, st->s_deepcopy) != NULL
+        || _PyType_Lookup(tp, st->s_setstate) != NULL
+        || _PyType_Lookup(tp, st->s_getnewargs) != NULL
+        || _PyType_Lookup(tp, st->s_getnewargs_ex) != NULL
+        || _PyType_Lookup(tp, st->s_reduce_ex) != st->object_reduce_ex
+        || _PyType_Lookup(tp, st->s_reduce) != st->object_reduce
+        || _PyType_Lookup(tp, st->s_getstate) != st->object_getstate) {
+        return 0;
+    }
+    if (!newobj_is_object_new(st, (PyObject *)tp)) {
+        return 0;
+    }
+    descr = _PyType_Lookup(Py_TYPE(tp), st->s_reduce);
+    if (descr != NULL && descr != st->object_reduce) {
+        return 0;  /* object.__reduce_ex__ compares cls.__reduce__ through the metaclass */
+    }
+    descr = _PyType_Lookup(tp, st->s_dict);
+    if (descr != NULL && (!Py_IS_TYPE(descr, &PyGetSetDescr_Type)
+                          || ((PyGetSetDescrObject *)descr)->d_getset->get != st->dict_getter)) {
+        return 0;
+    }
+    return 1;
+}
+
+/* Fill plan's slot offsets from the type's __slotnames__ list; 1 ok, 0 unusable. */
+static int
+plan_learn_slots(copy_state *st, PyTypeObject *tp, TypePlan *plan)
+{
+    PyObject *slotnames = PyDict_GetItemWithError(tp->tp_dict, st->s_slotnames);
+    if (slotnames == NULL || !PyList_CheckExact(slotnames)
+        || PyList_GET_SIZE(slotnames) > PLAN_MAX_SLOTS) {
+        PyErr_Clear();
+        return 0;
+    }
+    plan->slotnames = slotnames;
+    plan->nslots = PyList_GET_SIZE(slotnames);
+    for (Py_ssize_t i = 0; i < plan->nslots; i++) {
+        PyObject *name = PyList_GET_ITEM(slotnames, i);
+        PyObject *descr = PyUnicode_CheckExact(name) ? _PyType_Lookup(tp, name) : NULL;
+        PyMemberDef *member;
+        if (descr == NULL || !Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+            return 0;
+        }
+        member = ((PyMemberDescrObject *)descr)->d_member;
+        if (member->type != Py_T_OBJECT_EX || (member->flags & Py_READONLY)) {
+            return 0;
+        }
+        plan->names[i] = name;
+        plan->offsets[i] = member->offset;
+    }
+    return 1;
+}
+
+/* Do two dicts hold the very same keys and values in the same order? No __eq__ runs. */
+static int
+dicts_identical(PyObject *a, PyObject *b)
+{
+    Py_ssize_t pa = 0, pb = 0;
+    PyObject *ka, *va, *kb, *vb;
+    if (!PyDict_CheckExact(a) || !PyDict_CheckExact(b)
+        || PyDict_GET_SIZE(a) != PyDict_GET_SIZE(b)) {
+        return 0;
+    }
+    while (PyDict_Next(a, &pa, &ka, &va)) {
+        if (!PyDict_Next(b, &pb, &kb, &vb) || ka != kb || va != vb) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Does rv (a real __reduce_ex__(4) result for x) match what plan predicts? 1/0/-1. */
+static int
+plan_matches(copy_state *st, const TypePlan *plan, PyObject *x, PyObject *rv)
+{
+    PyObject *dict, *predicted, *actual;
+    int same;
+    if (!PyTuple_CheckExact(rv) || PyTuple_GET_SIZE(rv) != 5
+        || PyTuple_GET_ITEM(rv, 0) != st->copyreg_newobj
+        || PyTuple_GET_ITEM(rv, 3) != Py_None || PyTuple_GET_ITEM(rv, 4) != Py_None
+        || !PyTuple_CheckExact(PyTuple_GET_ITEM(rv, 1))
+        || PyTuple_GET_SIZE(PyTuple_GET_ITEM(rv, 1)) != 1
+        || PyTuple_GET_ITEM(PyTuple_GET_ITEM(rv, 1), 0) != (PyObject *)Py_TYPE(x)) {
+        return 0;
+    }
+    dict = instance_dict(x, plan->has_dict);
+    if (dict == NULL && PyErr_Occurred()) {
+        return -1;
+    }
+    predicted = plan_state(plan, x, dict);
+    Py_XDECREF(dict);
+    if (predicted == NULL) {
+        return -1;
+    }
+    actual = PyTuple_GET_ITEM(rv, 2);
+    if (PyTuple_CheckExact(predicted) && PyTuple_CheckExact(actual)
+        && PyTuple_GET_SIZE(actual) == 2) {
+        same = PyTuple_GET_ITEM(predicted, 0) == PyTuple_GET_ITEM(actual, 0)
+               && dicts_identical(PyTuple_GET_ITEM(predicted, 1), PyTuple_GET_ITEM(actual, 1));
+    }
+    else {
+        same = predicted == actual;
+    }
+    Py_DECREF(predicted);
+    PyErr_Clear();
+    return same;
+}
+
+/* Learn (or refuse) a plan for type(x) from its real reduce value rv. Never fails:
+   an unusable type simply gets a negative entry. */
+static void
+plan_learn(copy_state *st, PyObject *x, PyObject *rv)
+{
+    PyTypeObject *tp = Py_TYPE(x);
+    TypePlan *plan = plan_slot(st, tp);
+    TypePlan candidate = {0};
+    if (!type_tag_valid(tp)) {
+        return;
+    }
+    candidate.type = tp;
+    candidate.tag = tp->tp_version_tag;
+    candidate.has_dict = tp->tp_dictoffset != 0
+#if PY_VERSION_HEX >= 0x030B0000
+                         || (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
+#endif
+        ;
+    candidate.usable = plan_type_is_plain(st, tp) && plan_learn_slots(st, tp, &candidate)
+                       && type_tag_valid(tp) && tp->tp_version_tag == candidate.tag
+                       && plan_matches(st, &candidate, x, rv) == 1;
+    PyErr_Clear();
+    *plan = candidate;
+}
+
+/* The usable plan for tp, or NULL (unknown or refused; never an exception). */
+static inline const TypePlan *
+plan_find(copy_state *st, PyTypeObject *tp, int *known)
+{
+    TypePlan *plan = plan_slot(st, tp);
+    *known = plan->type == tp && plan->tag == tp->tp_version_tag && type_tag_valid(tp);
+    if (!*known || !plan->usable) {
+        return NULL;
+    }
+    /* __slotnames__ is a list on the class that may be changed in place */
+    if (plan->nslots > 0 && PyList_GET_SIZE(plan->slotnames) != plan->nslots) {
+        *known = 0;
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < plan->nslots; i++) {
+        if (PyList_GET_ITEM(plan->slotnames, i) != plan->names[i]) {
+            *known = 0;
+            return NULL;
+        }
+    }
+    return plan;
+}
+
+/* Deep copy of a plain instance by plan: exactly reduce + _reconstruct, without the
+   Python calls. Returns a new reference, NULL with exception set, or NULL without an
+   exception when x itself does not fit the plan (the caller takes the general path). */
+static PyObject *
+deepcopy_by_plan(DeepCtx *c, const TypePlan *plan, PyObject *x)
+{
+    copy_state *st = c->st;
+    PyTypeObject *tp = Py_TYPE(x);
+    PyObject *dict = NULL, *state = NULL, *state_copy = NULL, *y = NULL;
+    int overrides;
+    dict = instance_dict(x, plan->has_dict);
+    if (dict == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    overrides = instance_dict_overrides(st, dict);
+    if (overrides != 0) {
+        Py_XDECREF(dict);
+        return NULL;  /* error set if overrides < 0 */
+    }
+    state = plan_state(plan, x, dict);
+    if (state == NULL) {
+        goto error;
+    }
+    y = tp->tp_new(tp, st->empty_tuple, NULL);
+    if (y == NULL || memo_set(c, x, y) < 0) {
+        goto error;
+    }
+    if (state != Py_None) {
+        state_copy = deepcopy_object(c, state);
+        if (state_copy == NULL) {
+            call_note(st, "_note_state_failure", state, NULL);
+            goto error;
+        }
+        if (set_state(st, y, state_copy) < 0) {
+            goto error;
+        }
+    }
+    goto done;
+error:
+    Py_CLEAR(y);
+done:
+    Py_XDECREF(dict);
+    Py_XDECREF(state);
+    Py_XDECREF(state_copy);
+    return y;
+}
+
+/* ======================================================================== */
+/* Deep copy: containers                                                    */
+/* ======================================================================== */
+
+/* Append item to y, stealing it; uses the room a presized list keeps. 0 or -1. */
+static inline int
+list_append_steal(PyObject *y, PyObject *item)
+{
+    Py_ssize_t size = Py_SIZE(y);
+    int rc;
+    if (size < ((PyListObject *)y)->allocated) {
+        PyList_SET_ITEM(y, size, item);
+        Py_SET_SIZE(y, size + 1);
+        return 0;
+    }
+    rc = PyList_Append(y, item);
+    Py_DECREF(item);
+    return rc;
+}
+
+/* deepcopy of one part of a container: atoms inline while the memo is private. */
+static inline PyObject *
+deepcopy_part(DeepCtx *c, PyObject *item)
+{
+    PyObject *copy;
+    if (c->table != NULL && is_deep_atomic(Py_TYPE(item))) {
+        return Py_NewRef(item);
+    }
+    Py_INCREF(item);
+    copy = deepcopy_object(c, item);
+    Py_DECREF(item);
+    return copy;
+}
+
+/* _deepcopy_list: a new list, memoised before its items are copied. */
+static PyObject *
+deepcopy_list(DeepCtx *c, PyObject *x)
+{
+    PyObject *y, *copy;
+    y = PyList_New(PyList_GET_SIZE(x));
+    if (y == NULL) {
+        return NULL;
+    }
+    Py_SET_SIZE(y, 0);  /* room for every item, none there yet: hooks see a valid list */
+    if (memo_set(c, x, y) < 0) {
+        Py_DECREF(y);
+        return NULL;
+    }
+    Py_INCREF(x);
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(x); i++) {
+        PyObject *item = PyList_GET_ITEM(x, i);
+        copy = deepcopy_part(c, item);
+        if (copy == NULL) {
+            note_failure_at(c->st, "_Index", Py_SIZE(y), item);
+            goto error;
+        }
+        if (list_append_steal(y, copy) < 0) {
+            goto error;
+        }
+    }
+    Py_DECREF(x);
+    return y;
+error:
+    Py_DECREF(x);
+    Py_DECREF(y);
+    return NULL;
+}
+
+/* _deepcopy_tuple: the original when no item changed, else a new tuple; a copy made
+   meanwhile through a recursive structure wins. */
+static PyObject *
+deepcopy_tuple(DeepCtx *c, PyObject *x)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(x), i;
+    PyObject *y = NULL, *copy, *found;
+    Py_ssize_t before = c->table != NULL ? c->table->used : -1;
+    int r;
+    for (i = 0; i < n; i++) {
+        PyObject *item = PyTuple_GET_ITEM(x, i);
+        copy = deepcopy_part(c, item);
+        if (copy == NULL) {
+            note_failure_at(c->st, "_Index", i, item);
+            goto error;
+        }
+        if (y == NULL && copy != item) {
+            y = PyTuple_New(n);
+            if (y == NULL) {
+                Py_DECREF(copy);
+                goto error;
+            }
+            for (Py_ssize_t j = 0; j < i; j++) {
+                PyTuple_SET_ITEM(y, j, Py_NewRef(PyTuple_GET_ITEM(x, j)));
+            }
+        }
+        if (y != NULL) {
+            PyTuple_SET_ITEM(y, i, copy);
+        }
+        else {
+            Py_DECREF(copy);
+        }
+    }
+    /* with a private memo, only copying a part can have memoised this tuple */
+    if (c->table == NULL || c->table->used != before) {
+        r = memo_lookup(c, x, &found);
+        if (r != 0) {
+            Py_XDECREF(y);
+            return r > 0 ? found : NULL;
+        }
+    }
+    return y != NULL ? y : Py_NewRef(x);
+error:
+    Py_XDECREF(y);
+    return NULL;
+}
+
+/* _deepcopy_dict: a new dict, memoised first; y[deepcopy(key)] = deepcopy(value)
+   evaluates the value first. Iteration checks match the dict iterator's. */
+static PyObject *
+deepcopy_dict(DeepCtx *c, PyObject *x)
+{
+    PyObject *y, *key, *value, *key_copy = NULL, *value_copy = NULL;
+    Py_ssize_t pos = 0, used = PyDict_GET_SIZE(x), remaining = used;
+    y = PyDict_New();
+    if (y == NULL) {
+        return NULL;
+    }
+    if (memo_set(c, x, y) < 0) {
+        Py_DECREF(y);
+        return NULL;
+    }
+    Py_INCREF(x);
+    for (;;) {
+        if (PyDict_GET_SIZE(x) != used) {
+            PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during iteration");
+            goto error;
+        }
+        if (!PyDict_Next(x, &pos, &key, &value)) {
+            break;
+        }
+        if (remaining-- == 0) {
+            PyErr_SetString(PyExc_RuntimeError, "dictionary keys changed during iteration");
+            goto error;
+        }
+        Py_INCREF(key);
+        Py_INCREF(value);
+        value_copy = deepcopy_part(c, value);
+        if (value_copy == NULL) {
+            note_failure(c->st, "_Key", key, value);
+            goto item_error;
+        }
+        key_copy = deepcopy_part(c, key);
+        if (key_copy == NULL || PyDict_SetItem(y, key_copy, value_copy) < 0) {
+            note_failure(c->st, "_KeyItself", key, key);
+            goto item_error;
+        }
+        Py_CLEAR(key_copy);
+        Py_CLEAR(value_copy);
+        Py_DECREF(key);
+        Py_DECREF(value);
+    }
+    Py_DECREF(x);
+    return y;
+item_error:
+    Py_XDECREF(key_copy);
+    Py_XDECREF(value_copy);
+    Py_DECREF(key);
+    Py_DECREF(value);
+error:
+    Py_DECREF(x);
+    Py_DECREF(y);
+    return NULL;
+}
+
+/* _deepcopy_method: type(x)(x.__func__, deepcopy(x.__self__)). */
+static PyObject *
+deepcopy_method(DeepCtx *c, PyObject *x)
+{
+    PyObject *func = Py_NewRef(PyMethod_GET_FUNCTION(x));
+    PyObject *self = Py_NewRef(PyMethod_GET_SELF(x));
+    PyObject *self_copy, *y = NULL;
+    self_copy = deepcopy_object(c, self);
+    if (self_copy == NULL) {
+        note_failure(c->st, "_Attribute", c->st->s_self, self);
+    }
+    else {
+        y = PyObject_CallFunctionObjArgs((PyObject *)Py_TYPE(x), func, self_copy, NULL);
+        Py_DECREF(self_copy);
+    }
+    Py_DECREF(func);
+    Py_DECREF(self);
+    return y;
+}
+
+/* ======================================================================== */
+/* Deep copy: everything else                                               */
+/* ======================================================================== */
+
+/* A copier registered in copy._deepcopy_dispatch: the stdlib's own ones run as the
+   twin's, anything else as registered, always with the memo as a dict. */
+static PyObject *
+deepcopy_registered(DeepCtx *c, PyObject *x, PyObject *copier)
+{
+    PyObject *own, *memo;
+    own = PyDict_GetItemWithError(c->st->own_copiers, copier);
+    if (own == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (own == NULL) {
+        own = copier;
+    }
+    if (own == c->st->own_atomic) {
+        return Py_NewRef(x);
+    }
+    Py_INCREF(own);
+    memo = memo_materialize(c);
+    if (memo == NULL) {
+        Py_DECREF(own);
+        return NULL;
+    }
+    Py_INCREF(memo);
+    {
+        PyObject *y = PyObject_CallFunctionObjArgs(own, x, memo, NULL);
+        Py_DECREF(memo);
+        Py_DECREF(own);
+        return y;
+    }
+}
+
+/* Is copier a __deepcopy__ known to return its object untouched (so calling it
+   is unobservable)? Enum members' is. */
+static int
+is_identity_hook(copy_state *st, PyObject *x, PyObject *copier)
+{
+    PyObject *func;
+    if (!PyMethod_Check(copier) || PyMethod_GET_SELF(copier) != x) {
+        return 0;
+    }
+    func = PyMethod_GET_FUNCTION(copier);
+    if (st->enum_deepcopy == NULL) {
+        PyObject *modules = PyImport_GetModuleDict();
+        PyObject *enum_module = PyDict_GetItemString(modules, "enum");
+        PyObject *enum_class, *hook;
+        if (enum_module == NULL) {
+            return 0;
+        }
+        enum_class = PyObject_GetAttrString(enum_module, "Enum");
+        if (enum_class == NULL || !PyType_Check(enum_class)) {
+            Py_XDECREF(enum_class);
+            PyErr_Clear();
+            return 0;
+        }
+        hook = PyDict_GetItemWithError(((PyTypeObject *)enum_class)->tp_dict, st->s_deepcopy);
+        Py_DECREF(enum_class);
+        if (hook == NULL || !PyFunction_Check(hook)) {
+            PyErr_Clear();
+            return 0;
+        }
+        st->enum_deepcopy = Py_NewRef(hook);
+    }
+    return func == st->enum_deepcopy;
+}
+
+/* deepcopy's path for types outside its dispatch: registrations, classes,
+   __deepcopy__, then reduce. New reference or NULL with exception set. */
+static PyObject *
+deepcopy_other(DeepCtx *c, PyObject *x)
+{
+    copy_state *st = c->st;
+    PyTypeObject *tp = Py_TYPE(x);
+    PyObject *copier, *rv, *y;
+    const TypePlan *plan;
+    int known = 0;
+    copier = PyDict_GetItemWithError(st->stdlib_deep_dispatch, (PyObject *)tp);
+    if (copier != NULL) {
+        return deepcopy_registered(c, x, copier);
+    }
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    if (PyType_Check(x)) {
+        return Py_NewRef(x);
+    }
+    plan = c->table != NULL ? plan_find(st, tp, &known) : NULL;
+    if (plan != NULL) {
+        PyObject *reductor = PyDict_GetItemWithError(st->dispatch_table, (PyObject *)tp);
+        if (reductor == NULL && !PyErr_Occurred()) {
+            y = deepcopy_by_plan(c, plan, x);
+            if (y != NULL || PyErr_Occurred()) {
+                return y;
+            }
+        }
+        else if (reductor == NULL) {
+            return NULL;
+        }
+    }
+    if (lookup_not_none(x, st->s_deepcopy, &copier) < 0) {
+        return NULL;
+    }
+    if (copier != NULL) {
+        PyObject *memo;
+        if (is_identity_hook(st, x, copier)) {
+            Py_DECREF(copier);
+            return Py_NewRef(x);
+        }
+        memo = memo_materialize(c);
+        if (memo == NULL) {
+            Py_DECREF(copier);
+            return NULL;
+        }
+        Py_INCREF(memo);
+        y = PyObject_CallOneArg(copier, memo);
+        Py_DECREF(memo);
+        Py_DECREF(copier);
+        return y;
+    }
+    rv = reduce_object(st, x, 1);
+    if (rv == NULL) {
+        return NULL;
+    }
+    if (PyUnicode_Check(rv)) {
+        Py_DECREF(rv);
+        return Py_NewRef(x);
+    }
+    if (!known && c->table != NULL) {
+        plan_learn(st, x, rv);
+    }
+    y = reconstruct(c, st, x, rv);
+    Py_DECREF(rv);
+    return y;
+}
+
+/* deepcopy(x, memo) for one object: new reference, or NULL with exception set. The
+   dispatcher: memo first, then by exact type. */
+static PyObject *
+deepcopy_object(DeepCtx *c, PyObject *x)
+{
+    PyTypeObject *tp = Py_TYPE(x);
+    PyObject *y;
+    if (c->table != NULL) {
+        /* a private memo only holds originals whose copy differs: never an atom */
+        if (is_deep_atomic(tp)) {
+            return Py_NewRef(x);
+        }
+        y = memotable_get(c->table, x);
+        if (y != NULL) {
+            return Py_NewRef(y);
+        }
+    }
+    else {
+        int r = memo_lookup(c, x, &y);
+        if (r != 0) {
+            return r > 0 ? y : NULL;
+        }
+        if (is_deep_atomic(tp)) {
+            return Py_NewRef(x);
+        }
+    }
+    if (Py_EnterRecursiveCall(" while deep-copying an object")) {
+        return NULL;
+    }
+    if (tp == &PyList_Type) {
+        y = deepcopy_list(c, x);
+    }
+    else if (tp == &PyDict_Type) {
+        y = deepcopy_dict(c, x);
+    }
+    else if (tp == &PyTuple_Type) {
+        y = deepcopy_tuple(c, x);
+    }
+    else if (tp == &PyMethod_Type) {
+        y = deepcopy_method(c, x);
+    }
+    else {
+        y = deepcopy_other(c, x);
+    }
+    Py_LeaveRecursiveCall();
+    if (y != NULL && y != x && memo_remember(c, x, y) < 0) {
+        Py_CLEAR(y);
+    }
+    return y;
+}
+
+/* ======================================================================== */
+/* Public functions                                                         */
+/* ======================================================================== */
+
+/* Parse (x, memo=None) / (x) from a vectorcall; 0 or -1 with TypeError set. */
+static int
+parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+           Py_ssize_t maxargs, PyObject **x, PyObject **memo)
+{
+    static const char *const names[2] = {"x", "memo"};
+    PyObject *slots[2] = {NULL, NULL};
+    Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
+    if (nargs > maxargs) {
+        if (maxargs == 1) {
+            PyErr_Format(PyExc_TypeError, "%s() takes 1 positional argument but %zd were given",
+                         fname, nargs);
+        }
+        else {
+            PyErr_Format(PyExc_TypeError,
+                         "%s() takes from 1 to %zd positional arguments but %zd were given",
+                         fname, maxargs, nargs);
+        }
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        slots[i] = args[i];
+    }
+    for (Py_ssize_t k = 0; k < nkw; k++) {
+        PyObject *name = PyTuple_GET_ITEM(kwnames, k);
+        Py_ssize_t which = -1;
+        for (Py_ssize_t j = 0; j < maxargs; j++) {
+            if (PyUnicode_CompareWithASCIIString(name, names[j]) == 0) {
+                which = j;
+            }
+        }
+        if (which < 0) {
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'",
+                         fname, name);
+            return -1;
+        }
+        if (slots[which] != NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'",
+                         fname, names[which]);
+            return -1;
+        }
+        slots[which] = args[nargs + k];
+    }
+    if (slots[0] == NULL) {
+        PyErr_Format(PyExc_TypeError,
+                     "%s() missing 1 required positional argument: 'x'", fname);
+        return -1;
+    }
+    *x = slots[0];
+    if (memo != NULL) {
+        *memo = slots[1] != NULL ? slots[1] : Py_None;
+    }
+    return 0;
+}
+
+/* deepcopy(x) with a memo that is not an exact dict: the pure twin does it. */
+static PyObject *
+deepcopy_in_python(copy_state *st, PyObject *x, PyObject *memo)
+{
+    PyObject *func = PyObject_GetAttrString(st->pycopy, "deepcopy");
+    PyObject *y;
+    if (func == NULL) {
+        return NULL;
+    }
+    y = PyObject_CallFunctionObjArgs(func, x, memo, NULL);
+    Py_DECREF(func);
+    return y;
+}
+
+PyDoc_STRVAR(deepcopy_doc,
+"deepcopy($module, /, x, memo=None)\n--\n\n"
+"Return a deep copy of x, exactly as copy.deepcopy does.\n\n"
+"memo is the dictionary of objects already copied (id(original) -> copy, plus the\n"
+"keep-alive list at memo[id(memo)]). Raises copy.Error for objects that cannot be\n"
+"copied and whatever the objects' own hooks raise.");
+
+static PyObject *
+copykit_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                 PyObject *kwnames)
+{
+    copy_state *st = get_state(module);
+    PyObject *x, *memo, *y;
+    MemoTable table;
+    DeepCtx c = {st, NULL, NULL, NULL, 0};
+    if (nargs == 1 && kwnames == NULL) {
+        x = args[0];
+        memo = Py_None;
+    }
+    else if (parse_args("deepcopy", args, nargs, kwnames, 2, &x, &memo) < 0) {
+        return NULL;
+    }
+    if (memo == Py_None) {
+        if (is_deep_atomic(Py_TYPE(x))) {
+            return Py_NewRef(x);
+        }
+        memotable_init(&table);
+        c.table = &table;
+    }
+    else if (PyDict_CheckExact(memo)) {
+        if (ctx_use_dict(&c, memo, 0) < 0) {
+            return NULL;
+        }
+    }
+    else {
+        return deepcopy_in_python(st, x, memo);
+    }
+    y = deepcopy_object(&c, x);
+    if (c.table != NULL) {
+        memotable_clear(c.table);
+    }
+    Py_XDECREF(c.memo_key);
+    if (c.owns_memo) {
+        Py_DECREF(c.memo);
+    }
+    return y;
+}
+
+PyDoc_STRVAR(copy_doc,
+"copy($module, /, x)\n--\n\n"
+"Return a shallow copy of x, exactly as copy.copy does.\n\n"
+"Raises copy.Error for objects that offer no way to be copied, and whatever the\n"
+"object's own __copy__ or __reduce_ex__ raises.");
+
+/* copy(x) past the built-in types: registrations, classes, __copy__, reduce. */
+static PyObject *
+copy_other(copy_state *st, PyObject *x)
+{
+    PyTypeObject *tp = Py_TYPE(x);
+    PyObject *copier, *rv, *y;
+    int truth;
+    copier = PyDict_GetItemWithError(st->stdlib_copy_dispatch, (PyObject *)tp);
+    if (copier != NULL) {
+        Py_INCREF(copier);
+        truth = PyObject_IsTrue(copier);
+        y = truth > 0 ? PyObject_CallOneArg(copier, x) : NULL;
+        Py_DECREF(copier);
+        if (truth != 0) {
+            return y;
+        }
+    }
+    else if (PyErr_Occurred()) {
+        return NULL;
+    }
+    if (PyType_Check(x)) {
+        return Py_NewRef(x);
+    }
+    if (lookup_not_none((PyObject *)tp, st->s_copy, &copier) < 0) {
+        return NULL;
+    }
+    if (copier != NULL) {
+        y = PyObject_CallOneArg(copier, x);
+        Py_DECREF(copier);
+        return y;
+    }
+    rv = reduce_object(st, x, 0);
+    if (rv == NULL) {
+        return NULL;
+    }
+    if (PyUnicode_Check(rv)) {
+        Py_DECREF(rv);
+        return Py_NewRef(x);
+    }
+    y = reconstruct(NULL, st, x, rv);
+    Py_DECREF(rv);
+    return y;
+}
+
+static PyObject *
+copykit_copy(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *x;
+    PyTypeObject *tp;
+    if (nargs == 1 && kwnames == NULL) {
+        x = args[0];
+    }
+    else if (parse_args("copy", args, nargs, kwnames, 1, &x, NULL) < 0) {
+        return NULL;
+    }
+    tp = Py_TYPE(x);
+    if (is_shallow_immutable(tp)) {
+        return Py_NewRef(x);
+    }
+    if (tp == &PyList_Type) {
+        return PyList_GetSlice(x, 0, PyList_GET_SIZE(x));
+    }
+    if (tp == &PyDict_Type) {
+        return PyDict_Copy(x);
+    }
+    if (tp == &PySet_Type) {
+        return PySet_New(x);
+    }
+    if (tp == &PyByteArray_Type) {
+        return PyByteArray_FromStringAndSize(PyByteArray_AS_STRING(x),
+                                             PyByteArray_GET_SIZE(x));
+    }
+    return copy_other(get_state(module), x);
+}
+
+static PyMethodDef copykit_methods[] = {
+    {"copy", (PyCFunction)(void (*)(void))copykit_copy, METH_FASTCALL | METH_KEYWORDS,
+     copy_doc},
+    {"deepcopy", (PyCFunction)(void (*)(void))copykit_deepcopy,
+     METH_FASTCALL | METH_KEYWORDS, deepcopy_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+/* ======================================================================== */
+/* Module init                                                              */
+/* ======================================================================== */
+
+/* st->field = getattr(module, name) as a new reference; 0 or -1. */
+static int
+take_attr(PyObject **field, PyObject *module, const char *name)
+{
+    *field = PyObject_GetAttrString(module, name);
+    return *field == NULL ? -1 : 0;
+}
+
+/* The getter behind `__dict__` on an ordinary class, read from a throwaway class. */
+static int
+learn_dict_getter(copy_state *st)
+{
+    PyObject *cls, *descr;
+    cls = PyObject_CallFunction((PyObject *)&PyType_Type, "s(){}", "_copykit_probe");
+    if (cls == NULL) {
+        return -1;
+    }
+    descr = _PyType_Lookup((PyTypeObject *)cls, st->s_dict);
+    if (descr != NULL && Py_IS_TYPE(descr, &PyGetSetDescr_Type)) {
+        st->dict_getter = ((PyGetSetDescrObject *)descr)->d_getset->get;
+    }
+    Py_DECREF(cls);
+    return 0;
+}
+
+/* Intern the attribute names used on hot paths; 0 or -1. */
+static int
+intern_names(copy_state *st)
+{
+    struct { PyObject **field; const char *text; } names[] = {
+        {&st->s_deepcopy, "__deepcopy__"}, {&st->s_copy, "__copy__"},
+        {&st->s_reduce_ex, "__reduce_ex__"}, {&st->s_reduce, "__reduce__"},
+        {&st->s_getstate, "__getstate__"}, {&st->s_setstate, "__setstate__"},
+        {&st->s_dict, "__dict__"}, {&st->s_update, "update"}, {&st->s_append, "append"},
+        {&st->s_items, "items"}, {&st->s_new, "__new__"}, {&st->s_slotnames, "__slotnames__"},
+        {&st->s_getnewargs, "__getnewargs__"}, {&st->s_getnewargs_ex, "__getnewargs_ex__"},
+        {&st->s_self, "__self__"},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        *names[i].field = PyUnicode_InternFromString(names[i].text);
+        if (*names[i].field == NULL) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+copykit_exec(PyObject *module)
+{
+    copy_state *st = get_state(module);
+    PyObject *copy_module = NULL, *copyreg = NULL;
+    int rc = -1;
+    if (intern_names(st) < 0) {
+        goto done;
+    }
+    st->empty_tuple = PyTuple_New(0);
+    st->four = PyLong_FromLong(4);
+    if (st->empty_tuple == NULL || st->four == NULL) {
+        goto done;
+    }
+    copy_module = PyImport_ImportModule("copy");
+    copyreg = PyImport_ImportModule("copyreg");
+    st->pycopy = PyImport_ImportModule("copykit._pycopy");
+    if (copy_module == NULL || copyreg == NULL || st->pycopy == NULL
+        || take_attr(&st->Error, copy_module, "Error") < 0
+        || take_attr(&st->stdlib_copy_dispatch, copy_module, "_copy_dispatch") < 0
+        || take_attr(&st->stdlib_deep_dispatch, copy_module, "_deepcopy_dispatch") < 0
+        || take_attr(&st->dispatch_table, copyreg, "dispatch_table") < 0
+        || take_attr(&st->copyreg_newobj, copyreg, "__newobj__") < 0
+        || take_attr(&st->own_copiers, st->pycopy, "_STDLIB_TO_OWN_COPIERS") < 0
+        || take_attr(&st->own_atomic, st->pycopy, "_deepcopy_atomic") < 0) {
+        goto done;
+    }
+    if (!PyDict_CheckExact(st->dispatch_table) || !PyDict_CheckExact(st->own_copiers)
+        || !PyDict_CheckExact(st->stdlib_copy_dispatch)
+        || !PyDict_CheckExact(st->stdlib_deep_dispatch)) {
+        PyErr_SetString(PyExc_ImportError, "copykit._ccopy: unexpected copy module layout");
+        goto done;
+    }
+    st->object_reduce_ex = _PyType_Lookup(&PyBaseObject_Type, st->s_reduce_ex);
+    st->object_reduce = _PyType_Lookup(&PyBaseObject_Type, st->s_reduce);
+    st->object_getstate = _PyType_Lookup(&PyBaseObject_Type, st->s_getstate);
+    if (learn_dict_getter(st) < 0) {
+        goto done;
+    }
+    if (PyModule_AddObjectRef(module, "Error", st->Error) < 0
+        || PyModule_AddObjectRef(module, "error", st->Error) < 0) {
+        goto done;
+    }
+    {
+        PyObject *replace = PyObject_GetAttrString(st->pycopy, "replace");
+        if (replace == NULL || PyModule_AddObject(module, "replace", replace) < 0) {
+            Py_XDECREF(replace);
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    Py_XDECREF(copy_module);
+    Py_XDECREF(copyreg);
+    return rc;
+}
+
+#define STATE_REFS(st, X)                                                            \
+    X(st->Error) X(st->dispatch_table) X(st->copyreg_newobj) X(st->stdlib_copy_dispatch) \
+    X(st->stdlib_deep_dispatch) X(st->pycopy) X(st->own_copiers) X(st->own_atomic)    \
+    X(st->helpers) X(st->enum_deepcopy) X(st->empty_tuple) X(st->four)                \
+    X(st->s_deepcopy) X(st->s_copy) X(st->s_reduce_ex) X(st->s_reduce)                \
+    X(st->s_getstate) X(st->s_setstate) X(st->s_dict) X(st->s_update) X(st->s_append) \
+    X(st->s_items) X(st->s_new) X(st->s_slotnames) X(st->s_getnewargs)                \
+    X(st->s_getnewargs_ex) X(st->s_self)
+
+static int
+copykit_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    copy_state *st = get_state(module);
+#define VISIT(field) Py_VISIT(field);
+    STATE_REFS(st, VISIT)
+#undef VISIT
+    return 0;
+}
+
+static int
+copykit_clear(PyObject *module)
+{
+    copy_state *st = get_state(module);
+#define CLEAR(field) Py_CLEAR(field);
+    STATE_REFS(st, CLEAR)
+#undef CLEAR
+    memset(st->plans, 0, sizeof(st->plans));
+    return 0;
+}
+
+static void
+copykit_free(void *module)
+{
+    copykit_clear((PyObject *)module);
+}
+
+static PyModuleDef_Slot copykit_slots[] = {
+    {Py_mod_exec, copykit_exec},
+#if PY_VERSION_HEX >= 0x030C0000
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+    {0, NULL},
+};
+
+static struct PyModuleDef copykit_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "copykit._ccopy",
+    .m_doc = "The C implementation of copykit: copy and deepcopy, exactly as the stdlib's.",
+    .m_size = sizeof(copy_state),
+    .m_methods = copykit_methods,
+    .m_slots = copykit_slots,
+    .m_traverse = copykit_traverse,
+    .m_clear = copykit_clear,
+    .m_free = copykit_free,
+};
+
+PyMODINIT_FUNC
+PyInit__ccopy(void)
+{
+    return PyModuleDef_Init(&copykit_module);
+}

@@ -1,0 +1,184 @@
+"""The benchmark runner and its workloads: deterministic, exact, and reported with every column."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from copykit import __main__ as cli
+from copykit import _bench
+from copykit._workloads import (
+    Workload,
+    available_workloads,
+    build_pyperf_memo,
+    build_service_config,
+    select,
+)
+from oracle import assert_same_copy
+
+WORKLOADS = available_workloads()
+NAMES = [workload.name for workload in WORKLOADS]
+JSON_LIKE = [workload for workload in WORKLOADS if workload.json_like]
+TINY_RUN = ["bench", "--quick", "--only", "service_config", "--repeat", "2", "--sample-ms", "0.2"]
+YARDSTICK_SETUP = Path(__file__).resolve().parents[1] / "benchmarks" / "yardstick" / "setup.py"
+
+
+def run_bench(capsys: pytest.CaptureFixture[str], *extra: str) -> str:
+    status = cli.main([*TINY_RUN, *extra])
+    assert status == 0
+    return capsys.readouterr().out
+
+
+def header_cells(table: str) -> list[str]:
+    return [cell.strip() for cell in table.splitlines()[0].strip("|").split("|")]
+
+
+# --- the runner ----------------------------------------------------------------------------
+
+
+def test_quick_run_prints_a_median_column_per_implementation(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cells = header_cells(run_bench(capsys))
+    assert cells[:4] == ["workload", "op", "stdlib µs", "python µs"] and "pickle µs" in cells
+
+
+def test_quick_run_prints_one_row_for_the_selected_workload(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rows = [line for line in run_bench(capsys).splitlines() if line.startswith("| service")]
+    assert len(rows) == 1
+
+
+def test_quick_run_prints_a_geomean_row(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "| **geomean** |" in run_bench(capsys)
+
+
+def test_json_output_has_a_result_for_every_column(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "bench.json"
+    run_bench(capsys, "--json", str(path))
+    data = json.loads(path.read_text())
+    (workload,) = data["workloads"]
+    assert set(workload["results"]) == set(data["columns"]) >= {"stdlib", "python", "pickle"}
+
+
+def test_json_output_has_a_median_and_speedup_per_column(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "bench.json"
+    run_bench(capsys, "--json", str(path))
+    results = json.loads(path.read_text())["workloads"][0]["results"]
+    assert all(
+        result["median_us"] > 0 and result["speedup_vs_stdlib"] > 0 for result in results.values()
+    )
+
+
+def test_json_output_records_the_command(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "bench.json"
+    run_bench(capsys, "--json", str(path))
+    assert json.loads(path.read_text())["command"].startswith("python -m copykit bench --quick")
+
+
+def test_in_process_run_times_the_same_columns(capsys: pytest.CaptureFixture[str]) -> None:
+    isolated = header_cells(run_bench(capsys))
+    assert header_cells(run_bench(capsys, "--in-process")) == isolated
+
+
+def test_unknown_workload_exits_with_status_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["bench", "--only", "no_such_workload"]) == 2
+
+
+def test_shallow_copy_workloads_have_no_pickle_column() -> None:
+    (workload,) = select(["dataclass_shallow"])
+    modules = _bench.load_implementations(yardstick=None)
+    assert "pickle" not in _bench.clones_for(workload, modules)
+
+
+def test_speedup_is_stdlib_median_over_column_median() -> None:
+    (workload,) = select(["service_config"])
+    columns = {
+        "stdlib": _bench.ColumnResult(samples=[3e-6, 3e-6, 9e-6]),
+        "python": _bench.ColumnResult(samples=[1e-6, 1e-6, 1e-6]),
+    }
+    assert _bench.WorkloadResult(workload, 1, columns).speedup("python") == pytest.approx(3.0)
+
+
+# --- the correctness guard -----------------------------------------------------------------
+
+
+def test_guard_accepts_stdlib_against_itself() -> None:
+    (workload,) = select(["object_graph"])
+    original = workload.build()
+    expected, actual = copy.deepcopy(original), copy.deepcopy(original)
+    assert _bench.check_result(original, expected, actual) is None
+
+
+def test_guard_flags_a_copy_that_loses_sharing() -> None:
+    original = build_pyperf_memo()
+    unshared = {"a": tuple(list(item) for item in original["a"]), "b": original["b"]}
+    reason = _bench.check_result(original, copy.deepcopy(original), copy.deepcopy(unshared))
+    assert reason is not None and "shared differently" in reason
+
+
+def test_guard_flags_a_copy_that_returns_the_original() -> None:
+    original = build_service_config()
+    assert _bench.check_result(original, copy.deepcopy(original), original) is not None
+
+
+def test_guard_flags_a_different_value() -> None:
+    original = build_service_config()
+    changed = copy.deepcopy(original)
+    changed["server"]["port"] = 8081
+    reason = _bench.check_result(original, copy.deepcopy(original), changed)
+    assert reason == "$[1]['server']['port']: 8080 != 8081"
+
+
+def test_guard_marks_the_implementation_that_differs() -> None:
+    (workload,) = select(["service_config"])
+    clones = {"stdlib": copy.deepcopy, "broken": lambda obj: obj}
+    results = _bench.guard(workload, workload.build(), clones)
+    assert [name for name, result in results.items() if result.mismatch] == ["broken"]
+
+
+# --- the workloads -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("workload", WORKLOADS, ids=NAMES)
+def test_workload_builder_is_deterministic(workload: Workload) -> None:
+    assert _bench.Equivalence().mismatch(workload.build(), workload.build()) is None
+
+
+@pytest.mark.parametrize("workload", WORKLOADS, ids=NAMES)
+def test_copykit_agrees_with_stdlib_on_workload(workload: Workload, impl: ModuleType) -> None:
+    original = workload.build()
+    expected = getattr(copy, workload.operation)(original)
+    assert_same_copy(original, expected, getattr(impl, workload.operation)(original))
+
+
+@pytest.fixture(scope="module")
+def yardstick(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    """The yardstick extension, compiled into a temporary directory."""
+    pytest.importorskip("setuptools")
+    build = tmp_path_factory.mktemp("yardstick")
+    command = [sys.executable, str(YARDSTICK_SETUP), "--quiet", "build_ext"]
+    command += ["--build-lib", str(build), "--build-temp", str(build / "tmp")]
+    subprocess.run(command, check=True, capture_output=True)
+    return _bench.load_yardstick([build])
+
+
+@pytest.mark.parametrize("workload", JSON_LIKE, ids=[workload.name for workload in JSON_LIKE])
+def test_yardstick_clone_agrees_with_stdlib_on_json_like_workload(
+    workload: Workload, yardstick: ModuleType
+) -> None:
+    original = workload.build()
+    assert _bench.check_result(original, copy.deepcopy(original), yardstick.clone(original)) is None

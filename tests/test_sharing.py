@@ -1,0 +1,363 @@
+"""shared() and assert_independent(): which mutable objects two structures still share."""
+
+from __future__ import annotations
+
+import array
+import copy
+import dataclasses
+import datetime
+import functools
+import types
+from collections import OrderedDict, deque, namedtuple
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from copykit.sharing import SharedObject, assert_independent, shared
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "name": "service",
+    "database": {"host": "localhost", "credentials": {"user": "admin", "password": "x"}},
+    "features": ["search"],
+    "retries": 3,
+}
+
+
+def paths(records: list[SharedObject]) -> list[tuple[str, str]]:
+    return [(record.path_a, record.path_b) for record in records]
+
+
+class Slotted:
+    __slots__ = ("items", "__private")
+
+    def __init__(self) -> None:
+        self.items = [1, 2]
+        self.__private = {"secret": 1}
+
+
+class SlottedChild(Slotted):
+    __slots__ = ("extra",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.extra = {3}
+
+
+class Point:
+    def __init__(self, x: int, y: int) -> None:
+        self.x, self.y = x, y
+        self.history: list[tuple[int, int]] = []
+
+    def __repr__(self) -> str:
+        return f"Point({self.x}, {self.y})"
+
+
+class Polygon:
+    def __init__(self, points: list[Point]) -> None:
+        self.points = points
+
+
+class ExplodingReduce:
+    def __reduce_ex__(self, protocol: object) -> Any:
+        raise RuntimeError("no reduce for you")
+
+
+class CustomState:
+    """Keeps its data out of __dict__ and hands it out only through pickling."""
+
+    __slots__ = ()
+    _store: dict[int, list[int]] = {}
+
+    def __reduce__(self) -> Any:
+        return (CustomState, (), {"data": self._store.setdefault(id(self), [1])})
+
+
+@dataclasses.dataclass(frozen=True)
+class FrozenBox:
+    content: list[int]
+
+
+Pair = namedtuple("Pair", ["left", "right"])
+
+
+# ---------------------------------------------------------------- the config leak
+
+
+def test_shallow_config_copy_shares_nested_dicts() -> None:
+    user_config = DEFAULT_CONFIG.copy()
+    assert paths(shared(user_config, DEFAULT_CONFIG)) == [
+        ("['database']", "['database']"),
+        ("['features']", "['features']"),
+    ]
+
+
+def test_deep_config_copy_shares_nothing() -> None:
+    assert shared(copy.deepcopy(DEFAULT_CONFIG), DEFAULT_CONFIG) == []
+
+
+def test_partial_deep_copy_reports_only_the_still_shared_level() -> None:
+    user_config = {**DEFAULT_CONFIG, "database": dict(DEFAULT_CONFIG["database"])}
+    user_config["features"] = list(DEFAULT_CONFIG["features"])
+    assert paths(shared(user_config, DEFAULT_CONFIG)) == [
+        ("['database']['credentials']", "['database']['credentials']")
+    ]
+
+
+def test_record_holds_the_shared_object() -> None:
+    user_config = DEFAULT_CONFIG.copy()
+    assert shared(user_config, DEFAULT_CONFIG)[0].obj is DEFAULT_CONFIG["database"]
+
+
+def test_assert_independent_raises_with_the_shared_paths() -> None:
+    user_config = DEFAULT_CONFIG.copy()
+    with pytest.raises(AssertionError) as caught:
+        assert_independent(user_config, DEFAULT_CONFIG, names=("user_config", "DEFAULT_CONFIG"))
+    assert str(caught.value).splitlines() == [
+        "user_config and DEFAULT_CONFIG share 2 mutable objects:",
+        "  user_config['database'] is DEFAULT_CONFIG['database']  # dict {'credentials': {…},"
+        " 'host': 'localhost'}",
+        "  user_config['features'] is DEFAULT_CONFIG['features']  # list ['search']",
+    ]
+
+
+def test_assert_independent_passes_after_deepcopy(impl: ModuleType) -> None:
+    assert assert_independent(impl.deepcopy(DEFAULT_CONFIG), DEFAULT_CONFIG) is None
+
+
+def test_assert_independent_caps_the_list() -> None:
+    inner = [[index] for index in range(25)]
+    with pytest.raises(AssertionError, match=r"\n  \.\.\. and 15 more$"):
+        assert_independent(inner, list(inner))
+
+
+def test_assert_independent_respects_limit() -> None:
+    inner = [[index] for index in range(5)]
+    with pytest.raises(AssertionError) as caught:
+        assert_independent(inner, list(inner), limit=2)
+    assert str(caught.value).splitlines()[1:] == [
+        "  a[0] is b[0]  # list [0]",
+        "  a[1] is b[1]  # list [1]",
+        "  ... and 3 more",
+    ]
+
+
+# ---------------------------------------------------------------- what counts
+
+
+def test_tuple_of_lists_shallow_copy_shares_every_list() -> None:
+    original = ([1], [2])
+    assert paths(shared(original, copy.copy(original))) == [("[0]", "[0]"), ("[1]", "[1]")]
+
+
+def test_tuple_of_lists_deep_copy_shares_nothing() -> None:
+    original = ([1], [2])
+    assert shared(original, copy.deepcopy(original)) == []
+
+
+def test_identical_immutables_are_not_reported() -> None:
+    text, number, nothing = "shared string", 10**30, None
+    left = [text, number, nothing, b"bytes", (1, 2), frozenset({3}), range(4), 1j]
+    right = [text, number, nothing, left[3], left[4], left[5], left[6], left[7]]
+    assert shared(left, right) == []
+
+
+def test_functions_classes_and_modules_are_not_reported() -> None:
+    left = [len, Point, copy, paths, datetime.date(2020, 1, 1)]
+    assert shared(left, list(left)) == []
+
+
+def test_root_itself_shared_has_empty_paths() -> None:
+    config: dict[str, int] = {}
+    assert paths(shared(config, config)) == [("", "")]
+
+
+def test_only_outermost_shared_object_is_reported() -> None:
+    inner: list[int] = [1]
+    middle = [inner]
+    assert paths(shared([middle], [middle])) == [("[0]", "[0]")]
+
+
+def test_object_reached_twice_is_reported_on_its_unshared_path_too() -> None:
+    inner: list[int] = [1]
+    middle = [inner]
+    assert paths(shared([middle, inner], [middle])) == [("[0]", "[0]"), ("[1]", "[0][0]")]
+
+
+def test_paths_may_differ_between_the_two_sides() -> None:
+    inner = [1]
+    assert paths(shared({"x": inner}, [[inner]])) == [("['x']", "[0][0]")]
+
+
+def test_frozen_dataclass_is_looked_through() -> None:
+    box = FrozenBox([1])
+    assert paths(shared(box, copy.copy(box))) == [(".content", ".content")]
+
+
+def test_namedtuple_fields_read_as_attributes() -> None:
+    pair = Pair([1], 2)
+    assert paths(shared(pair, copy.copy(pair))) == [(".left", ".left")]
+
+
+def test_bytearray_counts_as_mutable() -> None:
+    buffer = bytearray(b"x")
+    assert paths(shared([buffer], [buffer])) == [("[0]", "[0]")]
+
+
+# ---------------------------------------------------------------- containers and objects
+
+
+def test_self_referencing_list_shared_with_itself() -> None:
+    loop: list[Any] = [1]
+    loop.append(loop)
+    assert paths(shared(loop, loop)) == [("", "")]
+
+
+def test_self_referencing_list_independent_of_its_deep_copy() -> None:
+    loop: list[Any] = [1]
+    loop.append(loop)
+    assert shared(loop, copy.deepcopy(loop)) == []
+
+
+def test_cycle_back_to_the_root_reports_the_root() -> None:
+    first, second = Point(0, 0), Point(1, 1)
+    vars(first)["partner"], vars(second)["partner"] = second, first
+    assert paths(shared(first, copy.copy(first))) == [("", ".partner.partner")]
+
+
+def test_cycle_between_objects_independent_of_its_deep_copy() -> None:
+    first, second = Point(0, 0), Point(1, 1)
+    vars(first)["partner"], vars(second)["partner"] = second, first
+    assert shared(first, copy.deepcopy(first)) == []
+
+
+def test_attribute_paths_read_like_python() -> None:
+    polygon = Polygon([Point(index, index) for index in range(5)])
+    clone = Polygon(list(polygon.points))
+    assert paths(shared(polygon, clone))[3] == (".points[3]", ".points[3]")
+
+
+def test_slots_including_inherited_and_private_are_followed() -> None:
+    original = SlottedChild()
+    assert paths(shared(original, copy.copy(original))) == [
+        (".items", ".items"),
+        ("._Slotted__private", "._Slotted__private"),
+        (".extra", ".extra"),
+    ]
+
+
+def test_empty_slot_is_skipped() -> None:
+    original = Slotted.__new__(Slotted)
+    original.items = [1]
+    assert paths(shared(original, copy.copy(original))) == [(".items", ".items")]
+
+
+def test_mutable_dict_key_is_reported_with_keys_notation() -> None:
+    key = Point(1, 2)
+    original = {key: "value"}
+    assert paths(shared(original, dict(original))) == [
+        (".keys(){Point(1, 2)}", ".keys(){Point(1, 2)}")
+    ]
+
+
+def test_dict_value_path_shows_key_repr() -> None:
+    original = {("a", 1): [1], 2: [2]}
+    assert paths(shared(original, dict(original))) == [
+        ("[('a', 1)]", "[('a', 1)]"),
+        ("[2]", "[2]"),
+    ]
+
+
+def test_set_member_path_uses_braces() -> None:
+    member = Point(3, 4)
+    original = {"tags": {member}}
+    assert paths(shared(original, {"tags": set(original["tags"])})) == [
+        ("['tags']{Point(3, 4)}", "['tags']{Point(3, 4)}")
+    ]
+
+
+def test_frozenset_is_looked_through() -> None:
+    member = Point(0, 0)
+    original = frozenset({member})
+    assert paths(shared(original, frozenset(original))) == [("{Point(0, 0)}", "{Point(0, 0)}")]
+
+
+def test_deque_items_are_indexed() -> None:
+    original = deque([[1], [2]])
+    assert paths(shared(original, copy.copy(original))) == [("[0]", "[0]"), ("[1]", "[1]")]
+
+
+def test_ordered_dict_values_are_found() -> None:
+    original = OrderedDict(a=[1])
+    assert paths(shared(original, copy.copy(original))) == [("['a']", "['a']")]
+
+
+def test_simple_namespace_attributes_are_found() -> None:
+    original = types.SimpleNamespace(items=[1])
+    assert paths(shared(original, copy.copy(original))) == [(".items", ".items")]
+
+
+def test_reduce_state_is_followed_for_custom_pickling() -> None:
+    original = CustomState()
+    data = CustomState._store.setdefault(id(original), [1])
+    assert [record.obj for record in shared([original], [data])] == [data]
+
+
+def test_reduce_path_reads_as_the_reduce_call() -> None:
+    original = functools.partial(print, [1])
+    assert (".__reduce_ex__(4)[2][1][0]", ".__reduce_ex__(4)[2][1][0]") in paths(
+        shared(original, copy.copy(original))
+    )
+
+
+def test_object_whose_reduce_raises_is_a_leaf() -> None:
+    leaf = ExplodingReduce()
+    assert paths(shared([leaf], [leaf])) == [("[0]", "[0]")]
+
+
+def test_array_is_mutable_leaf() -> None:
+    numbers = array.array("i", [1, 2])
+    assert paths(shared({"a": numbers}, {"b": numbers})) == [("['a']", "['b']")]
+
+
+def test_bound_method_looks_through_to_its_instance() -> None:
+    point = Point(0, 0)
+    assert paths(shared([point.__repr__], [point])) == [("[0].__self__", "[0]")]
+
+
+def test_deep_nesting_needs_no_recursion() -> None:
+    nested: list[Any] = []
+    for _ in range(100_000):
+        nested = [nested]
+    assert paths(shared(nested, [nested])) == [("", "[0]")]
+
+
+# ---------------------------------------------------------------- the record
+
+
+def test_record_str_reads_as_identity() -> None:
+    record = SharedObject("['db']", "['db']", {"user": "admin"})
+    assert str(record) == "a['db'] is b['db']  # dict {'user': 'admin'}"
+
+
+def test_record_describe_uses_given_names() -> None:
+    record = SharedObject(".items", "[0]", [1])
+    assert record.describe("left", "right") == "left.items is right[0]  # list [1]"
+
+
+def test_records_of_unhashable_objects_are_hashable() -> None:
+    record = SharedObject("[0]", "[0]", [1])
+    assert {record} == {SharedObject("[0]", "[0]", [2])}
+
+
+def test_record_is_frozen() -> None:
+    record = SharedObject("[0]", "[0]", [1])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.path_a = "[1]"  # type: ignore[misc]
+
+
+def test_long_repr_is_shortened_in_paths() -> None:
+    key = Point(10**60, 0)
+    original = {key: 1}
+    path_a = shared(original, dict(original))[0].path_a
+    assert "…" in path_a and len(path_a) < 60
