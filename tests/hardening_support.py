@@ -110,9 +110,9 @@ def _text(output: bytes | str | None) -> str:
     return output.decode(errors="replace") if isinstance(output, bytes) else output
 
 
-def require_importable_in_child(module_name: str) -> None:
+def require_importable_in_child(module_name: str, interpreter: str = sys.executable) -> None:
     """Skip when the C module is not built (fail instead under COPYKIT_REQUIRE_C=1)."""
-    result = run_child(["-c", f"import {module_name}"], timeout=60)
+    result = run_child(["-c", f"import {module_name}"], timeout=60, interpreter=interpreter)
     if result.returncode == 0:
         return
     reason = f"{module_name} does not import: {result.stderr.strip().splitlines()[-1:]}"
@@ -150,3 +150,22 @@ def capture(operation: Callable[[], Any]) -> Captured:
         return Captured(result=operation())
     except BaseException as exc:  # noqa: BLE001 - hostile hooks raise anything
         return Captured(error=exc)
+
+
+MINOR_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
+
+
+def pyenv_interpreters() -> dict[str, Path]:
+    """The newest pyenv CPython X.Y.Z for each of 3.10-3.13 that is installed."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found: dict[str, Path] = {}
+    for minor in MINOR_VERSIONS:
+        candidates = [
+            entry
+            for entry in root.glob(f"{minor}.*")
+            if entry.name.removeprefix(f"{minor}.").isdigit() and (entry / "bin/python").exists()
+        ]
+        if candidates:
+            newest = max(candidates, key=lambda entry: int(entry.name.rsplit(".", 1)[1]))
+            found[minor] = newest / "bin" / "python"
+    return found
