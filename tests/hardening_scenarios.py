@@ -998,20 +998,51 @@ _malformed_reduce_scenarios()
 # --- running in a child process ----------------------------------------------------------
 
 
-def run_all(module_name: str, first: int) -> int:
-    """Run scenarios from index ``first``; print BEGIN/END so a crash can be located."""
+def outcome(name: str, module: ModuleType) -> tuple[Any, list[object], object, object]:
+    """(error signature or None, log, original, result) of one scenario run."""
+    log: list[object] = []
+    try:
+        original, result = SCENARIOS[name](module, log)
+    except BaseException as exc:  # noqa: BLE001 - hostile hooks raise anything
+        return (type(exc).__qualname__, str(exc)), log, None, None
+    return None, log, original, result
+
+
+def mismatch(name: str, module: ModuleType) -> str | None:
+    """Why ``module`` differs from stdlib on scenario ``name``, or None."""
+    from oracle import Mismatch, assert_same_copy
+
+    expected = outcome(name, stdlib_copy)
+    actual = outcome(name, module)
+    if expected[:2] != actual[:2]:
+        return f"stdlib {expected[:2]!r:.300} != {actual[:2]!r:.300}"
+    if expected[0] is None:
+        try:
+            assert_same_copy(expected[2], expected[3], actual[3], actual[2])
+        except Mismatch as exc:
+            return str(exc)
+    return None
+
+
+def run_all(module_name: str, first: int, compare: bool) -> int:
+    """Run scenarios from index ``first``; print BEGIN/END so a crash can be located, and
+    with ``compare`` a MISMATCH line for each scenario that differs from stdlib."""
     module = importlib.import_module(module_name)
     names = list(SCENARIOS)
     for index in range(first, len(names)):
         print(f"BEGIN {index} {names[index]}", flush=True)
-        for copy_module in (stdlib_copy, module):
-            try:
-                SCENARIOS[names[index]](copy_module, [])
-            except BaseException:  # noqa: BLE001, S110 - only a crash matters here
-                pass
+        if compare:
+            why = mismatch(names[index], module)
+            if why is not None:
+                print(f"MISMATCH {names[index]}: {why}", flush=True)
+        else:
+            outcome(names[index], stdlib_copy)
+            outcome(names[index], module)
         print(f"END {index}", flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(run_all(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 0))
+    arguments = [argument for argument in sys.argv[1:] if argument != "--compare"]
+    first_index = int(arguments[1]) if len(arguments) > 1 else 0
+    sys.exit(run_all(arguments[0], first_index, "--compare" in sys.argv))

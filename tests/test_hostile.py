@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy as stdlib_copy
 import re
 from functools import cache
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -23,6 +24,7 @@ from hardening_support import (
     Captured,
     capture,
     implementation_name,
+    pyenv_interpreters,
     require_importable_in_child,
     run_child,
 )
@@ -106,6 +108,28 @@ def test_hostile_scenario_matches_stdlib(
     if name in crashed:
         pytest.fail(f"crashed the interpreter in a child process:\n{crashed[name]}")
     assert_same_behaviour(name, impl)
+
+
+INTERPRETERS = pyenv_interpreters()
+
+
+@pytest.mark.parametrize("impl_name", sorted(IMPLEMENTATION_MODULES))
+@pytest.mark.parametrize("interpreter", list(INTERPRETERS.values()), ids=list(INTERPRETERS))
+def test_hostile_scenarios_match_stdlib_on_every_interpreter(
+    interpreter: Path, impl_name: str
+) -> None:
+    """The same scenarios, compared in a child run by each installed 3.10-3.13."""
+    module_name = IMPLEMENTATION_MODULES[impl_name]
+    require_importable_in_child(module_name, str(interpreter))
+    result = run_child(
+        [str(TESTS / "hardening_scenarios.py"), module_name, "0", "--compare"],
+        timeout=CHILD_TIMEOUT_SECONDS,
+        interpreter=str(interpreter),
+    )
+    assert result.returncode == 0, result.describe()
+    mismatched = dict(re.findall(r"^MISMATCH (\w+): (.*)$", result.stdout, re.MULTILINE))
+    known = {name for name, (impls, _) in KNOWN_DIVERGENCES.items() if impl_name in impls}
+    assert {name: why for name, why in mismatched.items() if name not in known} == {}
 
 
 def test_scenarios_cover_every_raised_type() -> None:
