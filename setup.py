@@ -93,4 +93,6 @@ def extensions() -> list[Extension]:
 setup(
     ext_modules=extensions(),
     cmdclass={"build_ext": OptionalBuildExt, "build_py": BuildPyWithPth},
+    # MANIFEST.in puts the C sources in the sdist; the wheel needs only the built module.
+    exclude_package_data={"copykit": ["*.c", "*.h"]},
 )

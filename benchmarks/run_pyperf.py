@@ -22,7 +22,7 @@ import importlib
 import pickle
 from collections.abc import Callable
 
-import pyperf
+import pyperf  # type: ignore[import-untyped]
 
 from workloads import Workload, select
 

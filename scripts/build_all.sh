@@ -7,34 +7,23 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-root="$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")"
 built=0
-
-newest_patch() {  # newest X.Y.Z directory for one minor version, or nothing
-    find "$root/versions" -maxdepth 1 -regextype posix-extended \
-        -regex ".*/$1\.[0-9]+" -printf '%f\n' 2>/dev/null | sort -t. -k3,3n | tail -n 1
-}
 
 has_setuptools() {  # setuptools >= 61 reads the [project] table of pyproject.toml
     "$1" -c 'import setuptools, sys; sys.exit(int(setuptools.__version__.split(".")[0]) < 61)' \
         2>/dev/null
 }
 
-for minor in 3.10 3.11 3.12 3.13; do
-    version="$(newest_patch "$minor")"
-    if [[ -z "$version" ]]; then
-        echo "build_all: no CPython $minor under $root/versions, skipped"
-        continue
-    fi
-    python="$root/versions/$version/bin/python"
+while read -r python; do
     if ! has_setuptools "$python"; then
-        echo "build_all: installing setuptools for $version"
-        PIP_ROOT_USER_ACTION=ignore "$python" -m pip install --quiet --disable-pip-version-check 'setuptools>=61'
+        echo "build_all: installing setuptools for $python"
+        PIP_ROOT_USER_ACTION=ignore "$python" -m pip install --quiet \
+            --disable-pip-version-check 'setuptools>=61'
     fi
-    echo "build_all: building for $version"
+    echo "build_all: building for $python"
     (cd "$repo" && "$python" setup.py --quiet build_ext --inplace)
     built=$((built + 1))
-done
+done < <(bash "$repo/scripts/interpreters.sh")
 
 echo "build_all: built for $built interpreter(s)"
 ls "$repo"/src/copykit/*.so 2>/dev/null || echo "build_all: no C extension built (no _ccopy.c?)"

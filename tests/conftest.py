@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 from pathlib import Path
 from types import ModuleType
 
@@ -60,3 +61,13 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+# On a failure, Hypothesis imports its patch writer, whose optional dependencies (libcst,
+# where installed) warn on import; with warnings as errors that would hide the failure
+# behind an INTERNALERROR. Import it once here, quietly.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    try:
+        importlib.import_module("hypothesis.extra._patching")
+    except Exception:  # noqa: BLE001 - optional: without it Hypothesis writes no patch
+        pass

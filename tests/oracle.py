@@ -10,13 +10,12 @@ with an implementation and compares results, or exception types and messages.
 from __future__ import annotations
 
 import copy as stdlib_copy
-import math
 import types
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 Path = str
 
@@ -42,7 +41,6 @@ LEAF_TYPES: tuple[type, ...] = (
     types.BuiltinMethodType,
     types.ModuleType,
     types.CodeType,
-    types.MethodWrapperType,
     types.WrapperDescriptorType,
     types.MethodDescriptorType,
     types.ClassMethodDescriptorType,
@@ -51,7 +49,6 @@ LEAF_TYPES: tuple[type, ...] = (
     weakref.ReferenceType,
     property,
     range,
-    slice,
     bytearray,
     type,
 )
@@ -139,7 +136,7 @@ def _object_parts(obj: object) -> list[tuple[Path, object]]:
 
 
 def _is_leaf(obj: object) -> bool:
-    return type(obj) in LEAF_TYPES or isinstance(obj, type)
+    return type(obj) in LEAF_TYPES or issubclass(type(obj), type)
 
 
 def _subclass_parts(obj: object) -> list[tuple[Path, object]]:
@@ -148,14 +145,14 @@ def _subclass_parts(obj: object) -> list[tuple[Path, object]]:
 
 def _container_base(obj: object) -> type | None:
     for base in CONTAINER_BASES:
-        if isinstance(obj, base):
+        if issubclass(type(obj), base):
             return base
     return None
 
 
 def _scalar_base(obj: object) -> type | None:
     for base in SCALAR_TYPES:
-        if isinstance(obj, base):
+        if issubclass(type(obj), base):
             return base
     return None
 
@@ -206,18 +203,19 @@ def children(obj: object) -> list[tuple[Path, object]]:
     """Every part of ``obj`` that a copy would carry, with its path suffix."""
     if _is_leaf(obj) or type(obj) in SCALAR_TYPES:
         return []
-    if isinstance(obj, types.MethodType):
+    if type(obj) is types.MethodType:
         return [(".__func__", obj.__func__), (".__self__", obj.__self__)]
     parts: list[tuple[Path, object]] = []
     base = _container_base(obj)
-    if base in (list, tuple):
-        parts.extend((f"[{index}]", item) for index, item in enumerate(obj))  # type: ignore[arg-type]
+    if base in (list, tuple, set, frozenset):
+        label = "[{}]" if base in (list, tuple) else "<member {}>"
+        sequence: Iterable[object] = obj  # type: ignore[assignment]
+        parts.extend((label.format(index), item) for index, item in enumerate(sequence))
     elif base is dict:
-        for index, (key, value) in enumerate(dict.items(obj)):  # type: ignore[arg-type]
+        mapping: dict[object, object] = obj  # type: ignore[assignment]
+        for index, (key, value) in enumerate(dict.items(mapping)):
             parts.append((f"<key {index}>", key))
             parts.append((f"<value {index}>", value))
-    elif base in (set, frozenset):
-        parts.extend((f"<member {index}>", item) for index, item in enumerate(obj))  # type: ignore[arg-type]
     if type(obj) not in CONTAINER_BASES:
         parts.extend(_object_parts(obj))
     return parts
@@ -242,6 +240,16 @@ class Comparator:
     expected_seen: dict[int, Path] = field(default_factory=dict)
     actual_seen: dict[int, Path] = field(default_factory=dict)
     alive: list[object] = field(default_factory=list)
+    # Backtracking over ambiguous set pairings: which option to take at each choice point,
+    # and how many options each choice point met had (see assert_same_copy).
+    script: list[int] = field(default_factory=list)
+    options: list[int] = field(default_factory=list)
+
+    def choose(self, count: int) -> int:
+        """The option to take at the next choice point among ``count`` (0 by default)."""
+        point = len(self.options)
+        self.options.append(count)
+        return self.script[point] if point < len(self.script) else 0
 
     def compare(self, expected: object, actual: object, path: Path) -> None:
         self.alive.extend((expected, actual))
@@ -255,7 +263,8 @@ class Comparator:
             return
         scalar = _scalar_base(expected)
         if scalar is not None:
-            self._check_equal(scalar.__repr__(expected), scalar.__repr__(actual), path)
+            spell = cast("Callable[[object], str]", scalar.__repr__)
+            self._check_equal(spell(expected), spell(actual), path)
         self._compare_children(expected, actual, path)
 
     def _check_originality(self, expected: object, actual: object, path: Path) -> None:
@@ -294,8 +303,9 @@ class Comparator:
             raise _fail(path, f"{expected!r:.80} expected, got unequal {actual!r:.80}")
 
     def _compare_children(self, expected: object, actual: object, path: Path) -> None:
-        if isinstance(expected, (set, frozenset)) and isinstance(actual, (set, frozenset)):
-            self._compare_members(expected, actual, path)
+        if _container_base(expected) in (set, frozenset):
+            # Same type was checked in compare(), so both are sets of one kind.
+            self._compare_members(cast("set[Any]", expected), cast("set[Any]", actual), path)
             expected_parts = _subclass_parts(expected)
             actual_parts = _subclass_parts(actual)
         else:
@@ -325,8 +335,13 @@ class Comparator:
     def _pair_members(
         self, expected: set[Any] | frozenset[Any], actual: set[Any] | frozenset[Any], path: Path
     ) -> list[tuple[Any, Any]]:
+        """Pair members: by equal value when hashing finds one, else by structure.
+
+        Members hashed by identity (plain instances) can match several candidates; which
+        pairing is right shows only later (sharing), so that choice is a choice point.
+        """
         by_value = {member: member for member in actual}
-        unmatched = [member for member in actual]
+        unmatched = list(actual)
         pairs: list[tuple[Any, Any]] = []
         for member in expected:
             partner = by_value.get(member, _NO_PARTNER)
@@ -337,19 +352,23 @@ class Comparator:
         return pairs
 
     def _structural_partner(self, member: object, candidates: list[Any], path: Path) -> object:
-        for candidate in candidates:
-            trial = Comparator(
-                self.expected_originals,
-                self.actual_originals,
-                dict(self.expected_seen),
-                dict(self.actual_seen),
-            )
-            try:
-                trial.compare(member, candidate, path + "<member>")
-            except Mismatch:
-                continue
-            return candidate
-        raise _fail(path, f"no member of copykit's set matches {member!r:.80}")
+        matches = [candidate for candidate in candidates if self._matches(member, candidate, path)]
+        if not matches:
+            raise _fail(path, f"no member of copykit's set matches {member!r:.80}")
+        return matches[self.choose(len(matches)) if len(matches) > 1 else 0]
+
+    def _matches(self, member: object, candidate: object, path: Path) -> bool:
+        trial = Comparator(
+            self.expected_originals,
+            self.actual_originals,
+            dict(self.expected_seen),
+            dict(self.actual_seen),
+        )
+        try:
+            trial.compare(member, candidate, path + "<member>")
+        except Mismatch:
+            return False
+        return True
 
 
 _NO_PARTNER = object()
@@ -359,6 +378,18 @@ def _origin_text(origin: Path | None) -> str:
     if origin is None:
         return "a new object"
     return f"the original's object at {origin or '<root>'}"
+
+
+MAX_PAIRING_ATTEMPTS = 500
+
+
+def _next_script(script: list[int], options: list[int]) -> list[int] | None:
+    """The next combination of choices to try (an odometer over ``options``), or None."""
+    taken = (script + [0] * len(options))[: len(options)]
+    for point in reversed(range(len(options))):
+        if taken[point] + 1 < options[point]:
+            return taken[:point] + [taken[point] + 1]
+    return None
 
 
 def assert_same_copy(
@@ -377,9 +408,21 @@ def assert_same_copy(
         actual_originals, keep_actual = expected_originals, keep_expected
     else:
         actual_originals, keep_actual = original_positions(copykit_original)
-    comparator = Comparator(expected_originals, actual_originals)
-    comparator.compare(stdlib_result, copykit_result, "")
-    del keep_expected, keep_actual
+    script: list[int] | None = []
+    first_failure: Mismatch | None = None
+    for _attempt in range(MAX_PAIRING_ATTEMPTS):
+        if script is None:
+            break
+        comparator = Comparator(expected_originals, actual_originals, script=script)
+        try:
+            comparator.compare(stdlib_result, copykit_result, "")
+        except Mismatch as failure:
+            first_failure = first_failure or failure
+            script = _next_script(script, comparator.options)
+        else:
+            return
+    assert first_failure is not None
+    raise first_failure
 
 
 # --- memos -------------------------------------------------------------------------------
@@ -485,10 +528,43 @@ def run_both(
     Results are compared with ``assert_same_copy(original, ...)``; exceptions by type and
     message; hook calls recorded by ``recorder`` must be the same list.
     """
+    before = fingerprint(original)
     expected = run_side(stdlib_copy, operation, recorder)
+    stdlib_left_it_alone = fingerprint(original) == before
     actual = run_side(impl, operation, recorder)
     assert_same_outcome(original, expected, actual)
+    if stdlib_left_it_alone:
+        assert fingerprint(original) == before, "copykit changed the original; stdlib did not"
     return expected, actual
+
+
+Fingerprint = list[tuple[str, str, object]]
+
+
+def fingerprint(original: object) -> Fingerprint:
+    """Every reachable part of ``original``: path, type, and identity (or value, for atoms).
+
+    Parts that exist only as the result of a reduce call are fresh objects each time, so
+    only their types and values count, not their identities.
+    """
+    first_path: dict[int, Path] = {}
+    alive: list[object] = []
+    prints: Fingerprint = []
+
+    def visit(obj: object, path: Path) -> None:
+        if id(obj) in first_path:
+            prints.append((path, "same as", first_path[id(obj)]))
+            return
+        first_path[id(obj)] = path
+        alive.append(obj)
+        value = repr(obj) if type(obj) in SCALAR_TYPES else None
+        identity = None if "<reduce" in path else id(obj)
+        prints.append((path, type(obj).__qualname__, value if value is not None else identity))
+        for child_path, child in children(obj):
+            visit(child, path + child_path)
+
+    visit(original, "")
+    return prints
 
 
 def assert_same_outcome(
@@ -509,7 +585,3 @@ def _describe(outcome: Outcome) -> str:
     if outcome.error is None:
         return f"returned {outcome.result!r:.100}"
     return f"raised {type(outcome.error).__name__}: {outcome.error}"
-
-
-def is_nan(value: object) -> bool:
-    return isinstance(value, float) and math.isnan(value)

@@ -10,14 +10,26 @@ from __future__ import annotations
 
 import array
 import collections
+import contextvars
 import dataclasses
 import datetime
 import decimal
 import enum
 import fractions
 import functools
+import io
+import ipaddress
+import itertools
+import logging
+import operator
+import pathlib
 import re
+import string
+import sys
+import threading
+import time
 import types
+import typing
 import uuid
 import weakref
 from collections.abc import Callable
@@ -333,3 +345,89 @@ VALUES: dict[str, Factory] = {
     "self-referring instance": self_referring_instance,
     "shared children": shared_children,
 }
+
+
+def generator() -> Any:
+    yield 1
+
+
+class WeakTarget:
+    def __init__(self) -> None:
+        self.items = [1]
+
+    def method(self) -> None:
+        pass
+
+
+# Kept alive for the weak references below.
+WEAK_TARGET = WeakTarget()
+
+# Other stdlib objects, copyable or not: each must copy, or fail, exactly as the stdlib.
+MORE_STDLIB: dict[str, Factory] = {
+    "object()": object,
+    "memoryview": lambda: memoryview(b"abc"),
+    "generator": generator,
+    "threading.Lock": lambda: threading.Lock(),
+    "module": lambda: types,
+    "frame": lambda: sys._getframe(),
+    "list iterator": lambda: iter([1, [2], 3]),
+    "partly consumed iterator": lambda: _advanced(iter([1, [2], 3])),
+    "dict keys view": lambda: {"a": 1}.keys(),
+    "dict items iterator": lambda: iter({"a": [1]}.items()),
+    "enumerate": lambda: enumerate([[1], 2]),
+    "map": lambda: map(str, [1, 2]),
+    "zip": lambda: zip([1], [[2]], strict=False),
+    "reversed": lambda: reversed([1, [2]]),
+    "range iterator": lambda: iter(range(5)),
+    "mappingproxy": lambda: types.MappingProxyType({"a": 1}),
+    "staticmethod": lambda: staticmethod(module_function),
+    "classmethod": lambda: classmethod(module_function),
+    "GenericAlias": lambda: list[int],
+    "typing alias": lambda: typing.List[int],  # noqa: UP006 - the typing alias on purpose
+    "typing Union": lambda: typing.Optional[int],  # noqa: UP045 - on purpose
+    "struct_time": lambda: time.gmtime(0),
+    "BytesIO": lambda: io.BytesIO(b"abc"),
+    "StringIO": lambda: io.StringIO("abc"),
+    "PurePosixPath": lambda: pathlib.PurePosixPath("/a/b"),
+    "ip_address": lambda: ipaddress.ip_address("192.0.2.1"),
+    "decimal Context": lambda: decimal.Context(prec=5),
+    "UserDict": lambda: collections.UserDict({"a": [1]}),
+    "UserList": lambda: collections.UserList([[1], 2]),
+    "string Template": lambda: string.Template("$a"),
+    "Logger": lambda: logging.getLogger("copykit.tests"),
+    "lru_cache function": lambda: _cached,
+    "itemgetter": lambda: operator.itemgetter(1, "a"),
+    "attrgetter": lambda: operator.attrgetter("a.b"),
+    "methodcaller": lambda: operator.methodcaller("count", [1]),
+    "WeakValueDictionary": lambda: weakref.WeakValueDictionary({"a": WEAK_TARGET}),
+    "WeakSet": lambda: weakref.WeakSet([WEAK_TARGET]),
+    "weakref proxy": lambda: weakref.proxy(WEAK_TARGET),
+    "WeakMethod": lambda: weakref.WeakMethod(WEAK_TARGET.method),
+    "re.Match": lambda: re.match(r"a(b)", "ab"),
+    "method-wrapper": lambda: [1, [2]].__add__,
+    "slot wrapper": lambda: list.__add__,
+    "method descriptor": lambda: list.append,
+    "complex subclass": lambda: ComplexSubclass(1, 2),
+    "bytes subclass": lambda: BytesSubclass(b"ab"),
+    "itertools.count": lambda: itertools.count(3),
+    "ContextVar": lambda: contextvars.ContextVar("copykit_test"),
+    "cached_property": lambda: functools.cached_property(module_function),
+}
+
+
+class ComplexSubclass(complex):
+    pass
+
+
+class BytesSubclass(bytes):
+    pass
+
+
+@functools.lru_cache
+def _cached(value: int) -> int:
+    return value
+
+
+def _advanced(iterator: Any) -> Any:
+    next(iterator)
+    return iterator

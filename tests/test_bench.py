@@ -110,7 +110,30 @@ def test_speedup_is_stdlib_median_over_column_median() -> None:
         "stdlib": _bench.ColumnResult(samples=[3e-6, 3e-6, 9e-6]),
         "python": _bench.ColumnResult(samples=[1e-6, 1e-6, 1e-6]),
     }
-    assert _bench.WorkloadResult(workload, 1, columns).speedup("python") == pytest.approx(3.0)
+    assert _bench.WorkloadResult(workload, columns).speedup("python") == pytest.approx(3.0)
+
+
+def test_calibration_gives_faster_columns_more_calls_per_sample() -> None:
+    data = list(range(1000))
+    numbers = _bench.calibrate({"slow": copy.deepcopy, "fast": copy.copy}, data, 0.002)
+    assert numbers["fast"] > 10 * numbers["slow"]
+
+
+def test_warm_up_object_is_copied_by_every_column_before_timing() -> None:
+    warm_up_object = ["warm"]
+    copied: list[tuple[str, object]] = []
+
+    def recording(column: str) -> _bench.Clone:
+        def clone(obj: object) -> object:
+            copied.append((column, obj))
+            return copy.deepcopy(obj)
+
+        return clone
+
+    workload = Workload("w", lambda: [1], "deepcopy", "test", warm_up=lambda: warm_up_object)
+    clones = {"stdlib": recording("stdlib"), "python": recording("python")}
+    _bench.measure(workload, clones, _bench.Settings(1, 0.0001, quick=True))
+    assert [column for column, obj in copied if obj is warm_up_object] == ["stdlib", "python"]
 
 
 # --- the correctness guard -----------------------------------------------------------------

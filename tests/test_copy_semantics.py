@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from oracle import HookRecorder, run_both
-from samples import ATOMS, SHALLOW_IMMUTABLES, VALUES, Factory, Plain
+from samples import ATOMS, MORE_STDLIB, SHALLOW_IMMUTABLES, VALUES, Factory, Plain
 
 
 def assert_copy_agrees(impl: ModuleType, original: object) -> None:
@@ -175,3 +175,8 @@ def test_copy_of_instance_shares_attribute_values(impl: ModuleType) -> None:
     original = Plain([1])
     expected, _ = run_both(impl, lambda module: module.copy(original), original)
     assert expected.result.value is original.value
+
+
+@pytest.mark.parametrize("factory", MORE_STDLIB.values(), ids=MORE_STDLIB.keys())
+def test_other_stdlib_object_copies_as_stdlib(impl: ModuleType, factory: Factory) -> None:
+    assert_copy_agrees(impl, factory())

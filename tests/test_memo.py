@@ -156,3 +156,72 @@ def test_explicit_none_memo_acts_like_no_memo(impl: ModuleType) -> None:
     original = [shared, shared]
     expected, _ = run_both(impl, lambda module: module.deepcopy(original, None), original)
     assert expected.result[0] is expected.result[1]
+
+
+class Exploding:
+    def __deepcopy__(self, memo: Memo) -> Any:
+        raise ValueError("exploded")
+
+
+def test_memo_after_a_failure_matches_stdlib(impl: ModuleType) -> None:
+    shared = [1, [2]]
+    original = [shared, {"a": (shared, Plain(shared))}, Exploding(), [3]]
+    positions = positions_of(original)
+
+    def run(module: Any) -> object:
+        memo: Memo = {}
+        try:
+            module.deepcopy(original, memo)
+        except ValueError as exc:
+            return str(exc), list(memo.values()), memo_layout(memo, positions)
+        return None
+
+    expected, _ = run_both(impl, run, original)
+    assert expected.result[0] == "exploded"
+
+
+def test_memo_after_a_failure_in_reduce_matches_stdlib(impl: ModuleType) -> None:
+    shared = {"k": [1]}
+    original = [shared, Plain((shared, Exploding())), [2]]
+    positions = positions_of(original)
+
+    def run(module: Any) -> object:
+        memo: Memo = {}
+        try:
+            module.deepcopy(original, memo)
+        except ValueError:
+            return list(memo.values()), memo_layout(memo, positions)
+        return None
+
+    expected, _ = run_both(impl, run, original)
+    assert expected.result is not None
+
+
+class Carrier:
+    """Reduces with the atom in its args and in its state."""
+
+    def __init__(self, atom: object) -> None:
+        self.atom = atom
+
+    def __reduce_ex__(self, protocol: int) -> object:
+        return (Carrier, (self.atom,), {"also": self.atom})
+
+
+PLACES: dict[str, Any] = {
+    "list item": lambda atom: [1, atom],
+    "tuple item": lambda atom: (atom, [2]),
+    "dict value": lambda atom: {"k": atom},
+    "dict key": lambda atom: {atom: 1},
+    "instance attribute": lambda atom: Plain(atom),
+    "reduce args and state": lambda atom: Carrier(atom),
+    "bound method self": lambda atom: [atom.__add__] if isinstance(atom, int) else [atom],
+}
+
+
+@pytest.mark.parametrize("place", PLACES.values(), ids=PLACES.keys())
+def test_preseeded_atom_inside_is_replaced(impl: ModuleType, place: Any) -> None:
+    atom = 10**20 + 1
+    original = place(atom)
+    seeded = {id(atom): "seeded atom"}
+    expected, _ = run_both(impl, deepcopy_with_memo(original, seeded), original)
+    assert expected.error is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import copy
 import types
 from typing import Any
@@ -170,3 +171,62 @@ def test_memo_layout_names_keep_alive_and_originals() -> None:
         ("original", "[0]"),
         ("key", "<keep-alive>"),
     ]
+
+
+def twin_members() -> tuple[set[Plain], Plain, Plain]:
+    first, second = Plain(3), Plain(3)
+    return {first, second}, first, second
+
+
+def test_ambiguous_set_pairing_is_resolved_by_later_sharing() -> None:
+    for _ in range(20):  # set order follows ids: try several layouts
+        expected_set, first, second = twin_members()
+        actual_set, third, fourth = twin_members()
+        assert_same_copy(None, (expected_set, [first, second]), (actual_set, [third, fourth]))
+
+
+def test_sharing_difference_after_ambiguous_set_is_caught() -> None:
+    expected_set, first, _ = twin_members()
+    actual_set, third, fourth = twin_members()
+    with pytest.raises(Mismatch, match="sharing differs"):
+        assert_same_copy(None, (expected_set, [first, first]), (actual_set, [third, fourth]))
+
+
+def test_change_to_the_original_is_caught() -> None:
+    def deepcopy_and_meddle(value: list[object], memo: object = None) -> object:
+        result = copy.deepcopy(value)
+        value[0] = Plain(0)
+        return result
+
+    original: list[object] = [Plain(1), [2]]
+    with pytest.raises(AssertionError, match="copykit changed the original"):
+        run_both(
+            fake_module(deepcopy=deepcopy_and_meddle),
+            lambda module: module.deepcopy(original),
+            original,
+        )
+
+
+def test_change_to_a_deque_inside_the_original_is_caught() -> None:
+    inner = collections.deque([1, 2])
+
+    def copy_and_rotate(value: object) -> object:
+        result = copy.copy(value)
+        inner.rotate(1)
+        return result
+
+    original = [inner]
+    with pytest.raises(AssertionError, match="copykit changed the original"):
+        run_both(fake_module(copy=copy_and_rotate), lambda module: module.copy(original), original)
+
+
+def test_list_inside_slice_is_checked_for_originality() -> None:
+    original = slice(1, [2], 3)
+    kept_inner = slice(1, original.stop, 3)
+    with pytest.raises(Mismatch, match="original's object"):
+        assert_same_copy(original, copy.deepcopy(original), kept_inner)
+
+
+def test_method_wrappers_compare_by_their_self() -> None:
+    original = [1, [2]].__add__
+    assert_same_copy(original, copy.deepcopy(original), copy.deepcopy(original))

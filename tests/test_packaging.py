@@ -122,6 +122,10 @@ def test_wheel_ships_py_typed_and_stubs(wheel_names: set[str]) -> None:
     assert expected <= wheel_names
 
 
+def test_wheel_leaves_out_c_sources(wheel_names: set[str]) -> None:
+    assert not [name for name in wheel_names if name.endswith((".c", ".h"))]
+
+
 def test_broken_compiler_still_builds_a_wheel(tree_with_c_source: Path) -> None:
     completed = run_build(tree_with_c_source, "wheel", CC="/bin/false")
     assert completed.returncode == 0, completed.stderr[-2000:]

@@ -321,15 +321,21 @@ def test_concurrent_toggling_ends_in_a_consistent_state() -> None:
 
 
 def interpreter_for(minor: str) -> tuple[str, dict[str, str]] | None:
-    """This interpreter with the caller's environment, or a pyenv sibling with the pure twin."""
+    """This interpreter, or its pyenv sibling for ``minor``, and the environment to run it in.
+
+    A sibling uses the C module when it was built in place for it, else the pure twin.
+    """
     environment = {**os.environ, "PYTHONPATH": str(SOURCE_DIR)}
     if minor == f"{sys.version_info.major}.{sys.version_info.minor}":
         return sys.executable, environment
     siblings = sorted(Path(sys.base_prefix).parent.glob(f"{minor}.*/bin/python"))
     if not siblings:
         return None
-    environment.pop("COPYKIT_REQUIRE_C", None)
-    return str(siblings[-1]), {**environment, "COPYKIT_PUREPYTHON": "1"}
+    tag = minor.replace(".", "")
+    if not list((SOURCE_DIR / "copykit").glob(f"_ccopy.cpython-{tag}*")):
+        environment.pop("COPYKIT_REQUIRE_C", None)
+        environment["COPYKIT_PUREPYTHON"] = "1"
+    return str(siblings[-1]), environment
 
 
 CPYTHON_SUITE_WITH_PATCH = """

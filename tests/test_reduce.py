@@ -244,3 +244,76 @@ def test_self_in_args_recurses_without_end(impl: ModuleType) -> None:
     shape: ReduceValue = lambda obj: (build_target, (obj, obj.payload))  # noqa: E731
     expected = compare_reduce(impl, shape, "deepcopy", hooks=None)
     assert isinstance(expected.error, RecursionError)
+
+
+class Tracked:
+    """Records each deep copy of itself, so the order of reconstruction steps shows."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tracked:
+        recorder.record("__deepcopy__", self.name)
+        return Tracked(self.name)
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Tracked) and other.name == self.name
+
+
+def tracked_everywhere(obj: Reducible) -> object:
+    return (
+        build_target,
+        (Tracked("arg 1"), Tracked("arg 2")),
+        {"state": Tracked("state")},
+        iter([Tracked("item 1"), Tracked("item 2")]),
+        iter([(Tracked("key"), Tracked("value"))]),
+    )
+
+
+class ListAndDictTarget(Target):
+    def append(self, item: object) -> None:
+        recorder.record("append", getattr(item, "name", None))
+
+    def __setitem__(self, key: object, value: object) -> None:
+        recorder.record("__setitem__", getattr(value, "name", None))
+
+
+def build_list_and_dict_target(*args: object) -> ListAndDictTarget:
+    return ListAndDictTarget(*args)
+
+
+def tracked_with_items(obj: Reducible) -> object:
+    built = tracked_everywhere(obj)
+    return (build_list_and_dict_target, *built[1:])  # type: ignore[index]
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_reconstruction_steps_in_stdlib_order(impl: ModuleType, operation: str) -> None:
+    expected = compare_reduce(impl, tracked_with_items, operation)
+    assert [name for name, _ in expected.calls].count("append") == 2
+
+
+class SetstateNone(Target):
+    __setstate__ = None
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_setstate_set_to_none_is_called(impl: ModuleType, operation: str) -> None:
+    expected = compare_reduce(impl, lambda obj: (SetstateNone, (), {"a": 1}), operation)
+    assert isinstance(expected.error, TypeError)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_non_string_slot_name_fails(impl: ModuleType, operation: str) -> None:
+    expected = compare_reduce(impl, lambda obj: (SlotTarget, (), (None, {1: 2})), operation)
+    assert isinstance(expected.error, TypeError)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_reduce_to_string_returns_the_object(impl: ModuleType, operation: str) -> None:
+    original = Reducible(lambda obj: "some.global")
+    expected, _ = run_both(impl, lambda module: getattr(module, operation)(original), original)
+    assert expected.result is original

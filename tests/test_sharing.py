@@ -7,12 +7,15 @@ import copy
 import dataclasses
 import datetime
 import functools
+import re
 import types
 from collections import OrderedDict, deque, namedtuple
 from types import ModuleType
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from copykit.sharing import SharedObject, assert_independent, shared
 
@@ -73,12 +76,47 @@ class CustomState:
         return (CustomState, (), {"data": self._store.setdefault(id(self), [1])})
 
 
+class CountingBuffer(bytearray):
+    reduce_calls = 0
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        CountingBuffer.reduce_calls += 1
+        return super().__reduce_ex__(protocol)
+
+
+class Hostile:
+    def __getattribute__(self, name: str) -> Any:
+        raise RuntimeError(f"no attribute {name} for you")
+
+
+class HostileList(list[Any]):
+    def __getattribute__(self, name: str) -> Any:
+        raise RuntimeError(f"no attribute {name} for you")
+
+
+class BadRepr:
+    def __repr__(self) -> str:
+        raise ValueError("no repr")
+
+
 @dataclasses.dataclass(frozen=True)
 class FrozenBox:
     content: list[int]
 
 
 Pair = namedtuple("Pair", ["left", "right"])
+
+leaves = st.one_of(st.integers(), st.text(max_size=3), st.none(), st.floats(allow_nan=False))
+structures = st.recursive(
+    leaves,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.text(max_size=3), inner, max_size=4),
+        st.tuples(inner, inner),
+    ),
+    max_leaves=25,
+)
+containers = st.one_of(st.lists(structures, max_size=3), st.dictionaries(st.text(), structures))
 
 
 # ---------------------------------------------------------------- the config leak
@@ -122,7 +160,7 @@ def test_assert_independent_raises_with_the_shared_paths() -> None:
 
 
 def test_assert_independent_passes_after_deepcopy(impl: ModuleType) -> None:
-    assert assert_independent(impl.deepcopy(DEFAULT_CONFIG), DEFAULT_CONFIG) is None
+    assert_independent(impl.deepcopy(DEFAULT_CONFIG), DEFAULT_CONFIG)  # raises if not
 
 
 def test_assert_independent_caps_the_list() -> None:
@@ -315,6 +353,28 @@ def test_object_whose_reduce_raises_is_a_leaf() -> None:
     assert paths(shared([leaf], [leaf])) == [("[0]", "[0]")]
 
 
+def test_buffers_are_not_reduced() -> None:
+    buffer = CountingBuffer(b"data")
+    shared([buffer], [buffer])
+    assert CountingBuffer.reduce_calls == 0
+
+
+def test_key_whose_repr_raises_gets_a_fallback_name() -> None:
+    key = BadRepr()
+    path = shared({key: 1}, {key: 2})[0].path_a
+    assert re.fullmatch(r"\.keys\(\)\{<BadRepr instance at 0x[0-9a-f]+>\}", path)
+
+
+def test_hostile_getattribute_object_is_a_leaf() -> None:
+    hostile = Hostile()
+    assert paths(shared({"h": hostile}, [hostile])) == [("['h']", "[0]")]
+
+
+def test_hostile_list_subclass_is_still_walked() -> None:
+    hostile = HostileList([[1]])
+    assert paths(shared(hostile, list.copy(hostile))) == [("[0]", "[0]")]
+
+
 def test_array_is_mutable_leaf() -> None:
     numbers = array.array("i", [1, 2])
     assert paths(shared({"a": numbers}, {"b": numbers})) == [("['a']", "['b']")]
@@ -330,6 +390,32 @@ def test_deep_nesting_needs_no_recursion() -> None:
     for _ in range(100_000):
         nested = [nested]
     assert paths(shared(nested, [nested])) == [("", "[0]")]
+
+
+# ---------------------------------------------------------------- properties
+
+
+@given(structures)
+def test_deep_copy_never_shares(value: object) -> None:
+    assert shared(value, copy.deepcopy(value)) == []
+
+
+@given(st.lists(containers, max_size=5))
+def test_shallow_list_copy_shares_exactly_its_items(items: list[object]) -> None:
+    expected = [(f"[{index}]", f"[{index}]") for index in range(len(items))]
+    assert paths(shared(items, copy.copy(items))) == expected
+
+
+@given(structures, structures)
+def test_paths_evaluate_to_the_shared_object(left: object, right: object) -> None:
+    inner: list[object] = [left]
+    a, b = [left, {"k": inner}], ({"x": [inner]}, right)
+    found = shared(a, b)
+    assert all(
+        eval(f"a{record.path_a}", {"a": a}) is record.obj
+        and eval(f"b{record.path_b}", {"b": b}) is record.obj
+        for record in found
+    ) and any(record.obj is inner for record in found)
 
 
 # ---------------------------------------------------------------- the record

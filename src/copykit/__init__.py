@@ -13,7 +13,17 @@ from copy import Error
 from types import ModuleType as _ModuleType
 from typing import Literal
 
-__all__ = ["Error", "IMPLEMENTATION", "copy", "deepcopy", "error", "replace"]
+__all__ = [
+    "Error",
+    "IMPLEMENTATION",
+    "assert_independent",
+    "copy",
+    "deepcopy",
+    "diagram",
+    "error",
+    "replace",
+    "shared",
+]
 __version__ = "0.1.0"
 
 error = Error
@@ -40,3 +50,25 @@ deepcopy = _implementation.deepcopy
 replace = _implementation.replace
 
 del _load_implementation, _implementation
+
+# The sharing and diagram tools load on first use, so `import copykit` stays cheap.
+_LAZY_ATTRIBUTES = {
+    "shared": "copykit.sharing",
+    "assert_independent": "copykit.sharing",
+    "diagram": "copykit._diagram",
+}
+
+
+def __getattr__(name: str) -> object:
+    module_name = _LAZY_ATTRIBUTES.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'copykit' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -11,11 +11,11 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from copykit import _bench, diagram, sharing
+from copykit import _bench, _diagram, sharing
 
 AddParser = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
-SUBCOMMANDS: tuple[AddParser, ...] = (_bench.add_parser, diagram.add_parser, sharing.add_parser)
+SUBCOMMANDS: tuple[AddParser, ...] = (_bench.add_parser, _diagram.add_parser, sharing.add_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:

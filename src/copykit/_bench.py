@@ -1,10 +1,12 @@
 """``python -m copykit bench``: every implementation timed side by side, in one run.
 
-For each workload the runner first checks that every implementation's result matches the
-stdlib's (same values, same sharing, same independence from the original), then times them
-round-robin: each repeat takes one sample of every implementation, in a rotating order, so
-machine noise hits all alike. It reports medians in microseconds and speedups over stdlib
-(stdlib time / implementation time: above 1 is faster), with geometric means per implementation.
+Each workload runs in a fresh interpreter. There the runner first checks that every
+implementation's result matches the stdlib's (same values, same sharing, same independence from
+the original), then times them round-robin: each repeat takes one sample of every
+implementation, in a rotating order, so machine noise hits all alike. Samples are calibrated to
+last equally long for every implementation and count this thread's CPU time by default. It
+reports medians in microseconds and speedups over stdlib (stdlib time / implementation time:
+above 1 is faster), with geometric means per implementation.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
+import types
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,16 +42,19 @@ MODULES = {"python": "copykit._pycopy", "c": "copykit._ccopy", "copium": "copium
 YARDSTICK_MODULE = "_yardstick"
 YARDSTICK_BUILD = "python benchmarks/yardstick/setup.py build_ext --inplace"
 
+TIMERS: dict[str, Callable[[], float]] = {"cpu": time.thread_time, "wall": time.perf_counter}
+
 
 @dataclass(frozen=True)
 class Settings:
     repeat: int
     sample_seconds: float
     quick: bool
+    timer: str = "cpu"  # a key of TIMERS
 
 
-QUICK = Settings(repeat=9, sample_seconds=0.002, quick=True)
-FULL = Settings(repeat=41, sample_seconds=0.01, quick=False)
+QUICK = Settings(repeat=11, sample_seconds=0.0015, quick=True)
+FULL = Settings(repeat=51, sample_seconds=0.003, quick=False)
 
 
 # --- the correctness guard -------------------------------------------------------------------
@@ -63,9 +69,9 @@ ATOMIC_TYPES = (
     bytes,
     type,
     range,
-    type(len),
-    type(lambda: None),
-    type(Ellipsis),
+    types.BuiltinFunctionType,
+    types.FunctionType,
+    types.EllipsisType,
 )
 
 
@@ -91,7 +97,7 @@ class Equivalence:
         """None when ``left`` and ``right`` are equivalent, else where and how they differ."""
         if type(left) is not type(right):
             return f"{path}: type {type(left).__name__} != {type(right).__name__}"
-        if isinstance(left, ATOMIC_TYPES):
+        if type(left) in ATOMIC_TYPES:
             return None if _atoms_equal(left, right) else f"{path}: {left!r} != {right!r}"
         pairing = self._pair(left, right)
         if pairing != "new":
@@ -112,11 +118,11 @@ class Equivalence:
             return self._compare_sequences(left, right, path)
         if isinstance(left, dict):
             return self._compare_dicts(left, right, path)
-        if isinstance(left, (set, frozenset)):
-            return None if left == right else f"{path}: sets differ"
-        if hasattr(left, "__dict__") or any(True for _ in _slot_names(type(left))):
-            return self._compare_state(left, right, path)
-        return None if left == right else f"{path}: {left!r} != {right!r}"
+        has_state = hasattr(left, "__dict__") or any(True for _ in _slot_names(type(left)))
+        if not has_state or isinstance(left, (set, frozenset, *ATOMIC_TYPES)):
+            if left != right:  # sets, datetimes, Decimals...; subclasses of atoms by value too
+                return f"{path}: {left!r} != {right!r}"
+        return self._compare_state(left, right, path) if has_state else None
 
     def _compare_sequences(self, left: Any, right: Any, path: str) -> str | None:
         if len(left) != len(right):
@@ -234,6 +240,7 @@ def clones_for(workload: Workload, modules: dict[str, ModuleType | None]) -> dic
 class ColumnResult:
     mismatch: str | None = None
     error: str | None = None
+    number: int = 0  # calls per sample
     samples: list[float] = field(default_factory=list)  # seconds per call
 
     @property
@@ -244,7 +251,6 @@ class ColumnResult:
 @dataclass
 class WorkloadResult:
     workload: Workload
-    number: int
     columns: dict[str, ColumnResult]
 
     def speedup(self, column: str) -> float | None:
@@ -254,23 +260,38 @@ class WorkloadResult:
         return base / value if base and value else None
 
 
-def time_sample(clone: Clone, obj: object, number: int) -> float:
-    """Seconds per call of ``clone(obj)``, averaged over ``number`` calls."""
-    timer = time.perf_counter
-    start = timer()
+def time_sample(clone: Clone, obj: object, number: int, timer: str = "cpu") -> float:
+    """Seconds per call of ``clone(obj)``, averaged over ``number`` calls. The ``"cpu"`` timer
+    counts this thread's CPU time only, so time spent descheduled (another process on a shared
+    core) is left out; ``"wall"`` counts elapsed time."""
+    clock = TIMERS[timer]
+    start = clock()
     for _ in itertools.repeat(None, number):
         clone(obj)
-    return (timer() - start) / number
+    return (clock() - start) / number
 
 
-def calibrate(clone: Clone, obj: object, sample_seconds: float) -> int:
-    """How many calls of ``clone`` fill one sample of about ``sample_seconds``."""
+def seconds_per_call(clone: Clone, obj: object, budget: float, timer: str = "cpu") -> float:
+    """A rough time for one call of ``clone(obj)``: the best of three loops of at least
+    ``budget`` seconds."""
     number = 1
-    while True:
-        elapsed = time_sample(clone, obj, number) * number
-        if elapsed >= sample_seconds / 4 or number >= 1 << 20:
-            return max(1, round(number * sample_seconds / max(elapsed, 1e-9)))
+    while time_sample(clone, obj, number, timer) * number < budget and number < 1 << 20:
         number *= 4
+    return max(min(time_sample(clone, obj, number, timer) for _ in range(3)), 1e-9)
+
+
+def calibrate(
+    clones: dict[str, Clone], obj: object, sample_seconds: float, timer: str = "cpu"
+) -> dict[str, int]:
+    """Calls per sample for each column, so that every column's samples last equally long
+    (``sample_seconds``, or one call of the slowest column): on a shared machine a long
+    sample is more likely to be disturbed than a short one, which would favour fast columns."""
+    per_call = {
+        column: seconds_per_call(clone, obj, sample_seconds / 4, timer)
+        for column, clone in clones.items()
+    }
+    target = max(sample_seconds, *per_call.values())
+    return {column: max(1, round(target / seconds)) for column, seconds in per_call.items()}
 
 
 def guard(workload: Workload, obj: object, clones: dict[str, Clone]) -> dict[str, ColumnResult]:
@@ -288,17 +309,26 @@ def guard(workload: Workload, obj: object, clones: dict[str, Clone]) -> dict[str
 
 
 def measure(workload: Workload, clones: dict[str, Clone], settings: Settings) -> WorkloadResult:
-    """Guard, calibrate on stdlib, then take ``settings.repeat`` round-robin samples."""
+    """Guard, calibrate, then take ``settings.repeat`` round-robin samples of every column."""
     obj = workload.build()
     results = guard(workload, obj, clones)
-    timed = [column for column in clones if results[column].error is None]
-    number = calibrate(clones["stdlib"], obj, settings.sample_seconds)
+    timed = {column: clone for column, clone in clones.items() if results[column].error is None}
+    if workload.warm_up is not None:
+        warm_up_object = workload.warm_up()
+        for clone in timed.values():
+            clone(warm_up_object)
+        del warm_up_object
+    for column, number in calibrate(timed, obj, settings.sample_seconds, settings.timer).items():
+        results[column].number = number
+    order = list(timed)
     gc.collect()
     for repeat in range(settings.repeat):
-        shift = repeat % len(timed)
-        for column in timed[shift:] + timed[:shift]:
-            results[column].samples.append(time_sample(clones[column], obj, number))
-    return WorkloadResult(workload, number, results)
+        shift = repeat % len(order)
+        for column in order[shift:] + order[:shift]:
+            result = results[column]
+            sample = time_sample(timed[column], obj, result.number, settings.timer)
+            result.samples.append(sample)
+    return WorkloadResult(workload, results)
 
 
 def measure_in_subprocess(
@@ -319,6 +349,7 @@ def measure_in_subprocess(
         "--sample-ms",
         repr(settings.sample_seconds * 1e3),
     ]
+    command += ["--timer", settings.timer]
     command += ["--quick"] * settings.quick + ["--yardstick"] * yardstick
     package_root = str(Path(__file__).resolve().parents[1])
     env = dict(
@@ -393,6 +424,8 @@ def _microseconds(value: float | None) -> str:
     """Three significant figures for small times, whole microseconds for large ones."""
     if value is None:
         return "-"
+    if value < 1:
+        return f"{value:.3f}"
     if value < 10:
         return f"{value:.2f}"
     if value < 100:
@@ -459,6 +492,7 @@ def to_json(
             "repeat": settings.repeat,
             "sample_seconds": settings.sample_seconds,
             "quick": settings.quick,
+            "timer": settings.timer,
         },
         "columns": list(columns),
         "workloads": [_workload_json(result) for result in results],
@@ -472,7 +506,6 @@ def _workload_json(result: WorkloadResult) -> dict[str, object]:
     return {
         "name": result.workload.name,
         "operation": result.workload.operation,
-        "number": result.number,
         "results": {
             column: {
                 "median_us": outcome.median_us,
@@ -480,6 +513,7 @@ def _workload_json(result: WorkloadResult) -> dict[str, object]:
                 "matches_stdlib": outcome.mismatch is None and outcome.error is None,
                 "mismatch": outcome.mismatch,
                 "error": outcome.error,
+                "number": outcome.number,
                 "samples_us": [sample * 1e6 for sample in outcome.samples],
             }
             for column, outcome in result.columns.items()
@@ -493,11 +527,12 @@ def result_from_json(workload: Workload, data: dict[str, Any]) -> WorkloadResult
         column: ColumnResult(
             mismatch=fields["mismatch"],
             error=fields["error"],
+            number=fields["number"],
             samples=[sample / 1e6 for sample in fields["samples_us"]],
         )
         for column, fields in data["results"].items()
     }
-    return WorkloadResult(workload, data["number"], columns)
+    return WorkloadResult(workload, columns)
 
 
 # --- command line ----------------------------------------------------------------------------
@@ -519,6 +554,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--repeat", type=int, help="samples per implementation")
     parser.add_argument("--sample-ms", type=float, help="target milliseconds per sample")
     parser.add_argument(
+        "--timer",
+        choices=sorted(TIMERS),
+        default="cpu",
+        help="cpu: this thread's CPU time, immune to being descheduled (default); wall: elapsed",
+    )
+    parser.add_argument(
         "--yardstick",
         action="store_true",
         help="add the memo-less C clone as a column on JSON-like workloads",
@@ -537,7 +578,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     base = QUICK if args.quick else FULL
     repeat = args.repeat if args.repeat else base.repeat
     seconds = args.sample_ms / 1000 if args.sample_ms else base.sample_seconds
-    return Settings(repeat=max(1, repeat), sample_seconds=seconds, quick=base.quick)
+    return Settings(max(1, repeat), seconds, base.quick, args.timer)
 
 
 def _list_workloads() -> int:
@@ -562,7 +603,7 @@ def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     columns = [column for column in COLUMNS if column in load_implementations(yardstick)]
     print(
         f"Python {platform.python_version()} on {platform.machine()}; "
-        f"columns: {', '.join(columns)}; repeat={settings.repeat}",
+        f"columns: {', '.join(columns)}; repeat={settings.repeat}; timer={settings.timer}",
         file=sys.stderr,
     )
     results = run_benchmarks(workloads, settings, yardstick, args.in_process)

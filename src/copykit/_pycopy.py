@@ -26,6 +26,8 @@ __all__ = ["Error", "copy", "deepcopy", "replace"]
 
 # A marker no caller can hold: stands for "not in the memo".
 _MISSING: Any = object()
+# Passed by the container loops to deepcopy: "I have looked this object up already".
+_LOOKED_UP: Any = object()
 
 # ---------------------------------------------------------------------------
 # Atomic and immutable types
@@ -56,13 +58,17 @@ _DEEP_ATOMIC_TYPES = frozenset(
 # Types that copy returns as they are (stdlib's _copy_immutable entries).
 _SHALLOW_IMMUTABLE_TYPES = _DEEP_ATOMIC_TYPES | {tuple, frozenset, slice}
 
-# Types whose shallow copy is their own ``copy`` method.
-_SHALLOW_METHOD_COPIERS: dict[type, Any] = {
-    list: list.copy,
-    dict: dict.copy,
-    set: set.copy,
-    bytearray: bytearray.copy,
-}
+
+def _copy_immutable(x: Any) -> Any:
+    return x
+
+
+# Built-in types' shallow copiers: the object itself, or the type's own ``copy``.
+# The same shape as the stdlib's table, so copying a built-in costs what it costs there.
+_SHALLOW_DISPATCH: dict[type, Any] = dict.fromkeys(_SHALLOW_IMMUTABLE_TYPES, _copy_immutable)
+_SHALLOW_DISPATCH.update(
+    {list: list.copy, dict: dict.copy, set: set.copy, bytearray: bytearray.copy}
+)
 
 # The stdlib's dispatch tables, consulted for types other than the built-ins above:
 # programs may register their own copiers there, and the stdlib honours them.
@@ -85,11 +91,9 @@ def copy(x: Any) -> Any:
     object's own ``__copy__`` or ``__reduce_ex__`` raises.
     """
     cls = type(x)
-    if cls in _SHALLOW_IMMUTABLE_TYPES:
-        return x
-    method_copier = _SHALLOW_METHOD_COPIERS.get(cls)
-    if method_copier is not None:
-        return method_copier(x)
+    copier = _SHALLOW_DISPATCH.get(cls)
+    if copier is not None:
+        return copier(x)
     copier = _STDLIB_COPY_DISPATCH.get(cls)
     if copier:
         return copier(x)
@@ -98,17 +102,19 @@ def copy(x: Any) -> Any:
     copier = getattr(cls, "__copy__", None)
     if copier is not None:
         return copier(x)
-    rv = _reduce(x, cls, "un(shallow)copyable object of type %s")
+    rv = _reduce(x, cls, "un(shallow)copyable object of type %s", deep=False)
     if isinstance(rv, str):
         return x
     return _reconstruct(x, None, *rv)
 
 
-def _reduce(x: Any, cls: type, error_format: str) -> Any:
+def _reduce(x: Any, cls: type, error_format: str, *, deep: bool) -> Any:
     """Return ``x``'s reduce value the way the copy module asks for it; raises Error if none."""
-    reductor = copyreg.dispatch_table.get(cls)
-    if reductor is not None:
-        return reductor(x)
+    registered = copyreg.dispatch_table.get(cls)
+    # The stdlib's copy tests the registered reducer against None, its deepcopy for
+    # truth: a falsy reducer is used by one and skipped by the other.
+    if registered is not None and (bool(registered) if deep else True):
+        return registered(x)
     reductor = getattr(x, "__reduce_ex__", None)
     if reductor is not None:
         return reductor(4)
@@ -123,7 +129,7 @@ def _reduce(x: Any, cls: type, error_format: str) -> Any:
 # ---------------------------------------------------------------------------
 
 
-def deepcopy(x: Any, memo: dict[int, Any] | None = None) -> Any:
+def deepcopy(x: Any, memo: dict[int, Any] | None = None, _nil: Any = _MISSING) -> Any:
     """Return a deep copy of ``x``, exactly as ``copy.deepcopy`` does.
 
     ``memo`` is the dictionary of objects already copied (``id(original) -> copy``,
@@ -134,15 +140,17 @@ def deepcopy(x: Any, memo: dict[int, Any] | None = None) -> Any:
     """
     # This is the one recursive entry point, and every path through it uses no more
     # Python frames per level of nesting than the stdlib does, so structures nest as
-    # deep here as there before RecursionError.
+    # deep here as there before RecursionError. Container loops look their items up
+    # themselves (a memo hit then costs no call) and say so by passing _LOOKED_UP as
+    # ``_nil``, which is otherwise, as in the stdlib, the "not in the memo" marker.
     if memo is None:
         # A fresh memo is empty, so the stdlib's lookup cannot find anything.
         if type(x) in _DEEP_ATOMIC_TYPES:
             return x
         memo = {}
-    else:
-        y = memo.get(id(x), _MISSING)
-        if y is not _MISSING:
+    elif _nil is not _LOOKED_UP:
+        y = memo.get(id(x), _nil)
+        if y is not _nil:
             return y
     cls = type(x)
     copier = _DEEPCOPY_DISPATCH.get(cls)
@@ -159,12 +167,16 @@ def deepcopy(x: Any, memo: dict[int, Any] | None = None) -> Any:
             if copier is not None:
                 y = copier(memo)
             else:
-                rv = _reduce(x, cls, "un(deep)copyable object of type %s")
+                rv = _reduce(x, cls, "un(deep)copyable object of type %s", deep=True)
                 y = x if isinstance(rv, str) else _reconstruct(x, memo, *rv)
-    # An object that is its own copy is not memoised.
+    # An object that is its own copy is not memoised; the original is kept alive
+    # (stdlib's _keep_alive, inlined) so that its id cannot be reused meanwhile.
     if y is not x:
         memo[id(x)] = y
-        _keep_alive(x, memo)
+        try:
+            memo[id(memo)].append(x)
+        except KeyError:
+            memo[id(memo)] = [x]
     return y
 
 
@@ -172,25 +184,30 @@ def _deepcopy_atomic(x: Any, memo: dict[int, Any]) -> Any:
     return x
 
 
+# The container loops below repeat one pattern rather than share a helper: a helper
+# would put a Python frame between each level of nesting, which the stdlib does not.
+# An atom is its own copy unless the memo says otherwise (a caller may pre-seed it);
+# anything else is looked up here, so a memo hit costs no call. The ``try`` wraps the
+# recursive call only: it is free until something fails, and then names the place.
+
+
 def _deepcopy_list(x: list[Any], memo: dict[int, Any]) -> list[Any]:
     y: list[Any] = []
     memo[id(x)] = y
     append = y.append
     memo_get = memo.get
-    item = _MISSING
-    try:
-        for item in x:
-            # An atom is its own copy unless the memo says otherwise (a caller may
-            # pre-seed it). Anything else is looked up here too, so a memo hit costs
-            # no call; deepcopy's own lookup of a miss then finds nothing either.
-            if type(item) in _DEEP_ATOMIC_TYPES:
-                append(memo_get(id(item), item))
-            else:
-                copied = memo_get(id(item), _MISSING)
-                append(deepcopy(item, memo) if copied is _MISSING else copied)
-    except BaseException as exc:
-        _note_failure(exc, _Index(len(y)), item)
-        raise
+    for item in x:
+        if type(item) in _DEEP_ATOMIC_TYPES:
+            append(memo_get(id(item), item))
+            continue
+        copied = memo_get(id(item), _MISSING)
+        if copied is _MISSING:
+            try:
+                copied = deepcopy(item, memo, _LOOKED_UP)
+            except BaseException as exc:
+                _note_failure(exc, _Index(len(y)), item)
+                raise
+        append(copied)
     return y
 
 
@@ -198,20 +215,18 @@ def _deepcopy_tuple(x: tuple[Any, ...], memo: dict[int, Any]) -> tuple[Any, ...]
     copies: list[Any] = []
     append = copies.append
     memo_get = memo.get
-    item = _MISSING
-    try:
-        for item in x:
-            # An atom is its own copy unless the memo says otherwise (a caller may
-            # pre-seed it). Anything else is looked up here too, so a memo hit costs
-            # no call; deepcopy's own lookup of a miss then finds nothing either.
-            if type(item) in _DEEP_ATOMIC_TYPES:
-                append(memo_get(id(item), item))
-            else:
-                copied = memo_get(id(item), _MISSING)
-                append(deepcopy(item, memo) if copied is _MISSING else copied)
-    except BaseException as exc:
-        _note_failure(exc, _Index(len(copies)), item)
-        raise
+    for item in x:
+        if type(item) in _DEEP_ATOMIC_TYPES:
+            append(memo_get(id(item), item))
+            continue
+        copied = memo_get(id(item), _MISSING)
+        if copied is _MISSING:
+            try:
+                copied = deepcopy(item, memo, _LOOKED_UP)
+            except BaseException as exc:
+                _note_failure(exc, _Index(len(copies)), item)
+                raise
+        append(copied)
     # The tuple is never memoised before its items are copied, but a recursive
     # structure may have copied it meanwhile; that copy wins.
     copied_meanwhile = memo_get(id(x), _MISSING)
@@ -227,32 +242,29 @@ def _deepcopy_dict(x: dict[Any, Any], memo: dict[int, Any]) -> dict[Any, Any]:
     y: dict[Any, Any] = {}
     memo[id(x)] = y
     memo_get = memo.get
-    key = value = _MISSING
-    failing = "value"
-    try:
-        for key, value in x.items():
-            # As in the stdlib's ``y[deepcopy(key)] = deepcopy(value)``: value first.
-            failing = "value"
-            if type(value) in _DEEP_ATOMIC_TYPES:
-                value_copy = memo_get(id(value), value)
-            else:
-                value_copy = memo_get(id(value), _MISSING)
-                if value_copy is _MISSING:
-                    value_copy = deepcopy(value, memo)
-            failing = "key"
-            if type(key) in _DEEP_ATOMIC_TYPES:
-                key_copy = memo_get(id(key), key)
-            else:
-                key_copy = memo_get(id(key), _MISSING)
-                if key_copy is _MISSING:
-                    key_copy = deepcopy(key, memo)
-            y[key_copy] = value_copy
-    except BaseException as exc:
-        if failing == "value":
-            _note_failure(exc, _Key(key), value)
+    for key, value in x.items():
+        # As in the stdlib's ``y[deepcopy(key)] = deepcopy(value)``: value first.
+        if type(value) in _DEEP_ATOMIC_TYPES:
+            value_copy = memo_get(id(value), value)
         else:
-            _note_failure(exc, _KeyItself(key), key)
-        raise
+            value_copy = memo_get(id(value), _MISSING)
+            if value_copy is _MISSING:
+                try:
+                    value_copy = deepcopy(value, memo, _LOOKED_UP)
+                except BaseException as exc:
+                    _note_failure(exc, _Key(key), value)
+                    raise
+        if type(key) in _DEEP_ATOMIC_TYPES:
+            key_copy = memo_get(id(key), key)
+        else:
+            key_copy = memo_get(id(key), _MISSING)
+            if key_copy is _MISSING:
+                try:
+                    key_copy = deepcopy(key, memo, _LOOKED_UP)
+                except BaseException as exc:
+                    _note_failure(exc, _KeyItself(key), key)
+                    raise
+        y[key_copy] = value_copy
     return y
 
 
@@ -289,14 +301,6 @@ _STDLIB_TO_OWN_COPIERS: dict[Any, Any] = {
 }
 
 
-def _keep_alive(x: Any, memo: dict[int, Any]) -> None:
-    """Keep ``x`` alive as long as the memo, since the memo is keyed by ``id(x)``."""
-    try:
-        memo[id(memo)].append(x)
-    except KeyError:
-        memo[id(memo)] = [x]
-
-
 # ---------------------------------------------------------------------------
 # Reduce and reconstruct
 # ---------------------------------------------------------------------------
@@ -317,10 +321,9 @@ def _reconstruct(
     deep = memo is not None
     if deep and args:
         args = _deepcopy_args(args, memo)  # type: ignore[arg-type]
-    if func is _COPYREG_NEWOBJ and type(args) is list and args:
-        # What copyreg.__newobj__ does, without its Python frame.
-        cls, *rest = args
-        y = cls.__new__(cls, *rest)
+    if func is _COPYREG_NEWOBJ and type(args) in (list, tuple) and args:
+        # What copyreg.__newobj__(cls, *rest) does, without its Python frame.
+        y = args[0].__new__(*args)
     else:
         y = func(*args)
     if deep:

@@ -27,7 +27,7 @@ import struct
 import sys
 import types
 from collections.abc import Callable, Mapping
-from functools import partial
+from functools import cache, partial
 from typing import Any, Final
 
 __all__ = ["replace"]
@@ -67,9 +67,10 @@ else:
 
         Walks the method resolution order: a class that defines ``__replace__`` ends the
         walk (the ordinary attribute lookup takes over); a stdlib class that gained
-        ``__replace__`` in 3.13 yields its emulation.
+        ``__replace__`` in 3.13 yields its emulation. A data descriptor on the metaclass
+        comes before them all, as in any class attribute lookup.
         """
-        if isinstance(cls, type):
+        if isinstance(cls, type) and not _metaclass_has_data_descriptor(cls):
             for klass in cls.__mro__:
                 namespace = vars(klass)
                 if "__replace__" in namespace:
@@ -81,18 +82,61 @@ else:
         return func
 
 
+def _metaclass_has_data_descriptor(cls: type) -> bool:
+    """Whether ``type(cls)`` has a ``__replace__`` data descriptor, which shadows the classes."""
+    metaclass: type = type(cls)
+    for meta in metaclass.__mro__:
+        if "__replace__" in vars(meta):
+            kind = type(vars(meta)["__replace__"])
+            return hasattr(kind, "__get__") and (
+                hasattr(kind, "__set__") or hasattr(kind, "__delete__")
+            )
+    return False
+
+
 def _stdlib_replacer(klass: type, namespace: Mapping[str, Any]) -> Replacer | None:
     """The emulated 3.13 ``__replace__`` that *klass* defines itself, or None."""
-    by_class = _REPLACERS_BY_CLASS.get(klass)
-    if by_class is not None:
-        return by_class
+    # Identity only: hashing or comparing a class could run its metaclass's code.
+    for owner, replacer in _C_METHOD_REPLACERS:
+        if klass is owner:
+            return partial(_call_as_c_method, owner, replacer)
     if _is_struct_sequence(klass, namespace):
-        return _replace_struct_sequence
+        return partial(_call_as_c_method, klass, _replace_struct_sequence)
     if _is_namedtuple_class(namespace):
         return partial(_replace_namedtuple, namespace["_fields"])
     if "__dataclass_fields__" in namespace and "__dataclass_params__" in namespace:
         return _replace_dataclass
     return _inspect_replacer(klass)
+
+
+def _call_as_c_method(owner: type, replacer: Replacer, obj: Any, /, **changes: Any) -> Any:
+    """``replacer(obj, **changes)``, refused as 3.13's C method of *owner* refuses strangers.
+
+    The method descriptor checks the real type, so an object that only claims to be an
+    *owner* through ``__class__`` (``unittest.mock.Mock(spec=date)``) is refused.
+    """
+    if not issubclass(type(obj), owner):
+        raise TypeError(
+            f"descriptor '__replace__' for '{_type_name(owner)}' objects "
+            f"doesn't apply to a '{_object_type_name(obj)}' object"
+        )
+    return replacer(obj, **changes)
+
+
+def _type_name(cls: type) -> str:
+    """The ``tp_name`` of a C type: dotted with its module, unless that is builtins."""
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+_TPFLAGS_HEAPTYPE: Final = 1 << 9
+
+
+def _object_type_name(obj: Any) -> str:
+    """The ``tp_name`` of ``type(obj)``: a class statement's is its bare ``__name__``."""
+    cls = type(obj)
+    return cls.__name__ if cls.__flags__ & _TPFLAGS_HEAPTYPE else _type_name(cls)
 
 
 # --- clinic-style keyword checks ------------------------------------------------------------
@@ -209,11 +253,11 @@ def _replace_code(obj: Any, /, **changes: Any) -> Any:
     return types.CodeType.replace(obj, **changes)
 
 
-_REPLACERS_BY_CLASS: Final[Mapping[type, Replacer]] = {
-    **{base: partial(_replace_datetime, base) for base in _DATETIME_PARAMETERS},
-    types.SimpleNamespace: _replace_namespace,
-    types.CodeType: _replace_code,
-}
+_C_METHOD_REPLACERS: Final[tuple[tuple[type, Replacer], ...]] = (
+    *((base, partial(_replace_datetime, base)) for base in _DATETIME_PARAMETERS),
+    (types.SimpleNamespace, _replace_namespace),
+    (types.CodeType, _replace_code),
+)
 
 
 # --- inspect.Signature, inspect.Parameter ---------------------------------------------------
@@ -227,7 +271,7 @@ def _inspect_replacer(klass: type) -> Replacer | None:
     Only an imported ``inspect`` can have made instances, so it is looked up, never imported.
     """
     inspect = sys.modules.get("inspect")
-    if inspect is None or klass not in (inspect.Signature, inspect.Parameter):
+    if inspect is None or (klass is not inspect.Signature and klass is not inspect.Parameter):
         return None
     method: Replacer = vars(klass)["replace"]
     return method
@@ -309,7 +353,8 @@ def _is_struct_sequence(klass: type, namespace: Mapping[str, Any]) -> bool:
     could imitate the counts but not the member descriptors, so those are required as well.
     """
     return (
-        klass.__bases__ == (tuple,)
+        len(klass.__bases__) == 1
+        and klass.__bases__[0] is tuple
         and all(
             isinstance(namespace.get(count), int)
             for count in ("n_fields", "n_sequence_fields", "n_unnamed_fields")
@@ -346,13 +391,6 @@ def _replace_struct_sequence(obj: Any, /, **changes: Any) -> Any:
     return _new_struct_sequence(cls, values)
 
 
-def _type_name(cls: type) -> str:
-    """The C-level ``tp_name`` of *cls*: dotted with its module, unless that is builtins."""
-    if cls.__module__ == "builtins":
-        return cls.__qualname__
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
 def _new_struct_sequence(cls: type, values: list[Any]) -> Any:
     """A new *cls* holding *values*, every field in index order.
 
@@ -366,18 +404,38 @@ def _new_struct_sequence(cls: type, values: list[Any]) -> Any:
 
 
 def _new_struct_sequence_in_c(cls: type, values: list[Any]) -> Any:
-    """``PyStructSequence_New(cls)`` filled with *values* by ``PyStructSequence_SetItem``."""
+    """``PyStructSequence_New(cls)`` filled with *values* by ``PyStructSequence_SetItem``.
+
+    Without ctypes, the constructor is called to raise its TypeError ("cannot create ...").
+    """
+    try:
+        new, set_item, incref = _struct_sequence_api()
+    except ImportError:
+        return cls(values)
+    result = new(cls)
+    for index, value in enumerate(values):
+        incref(value)  # PyStructSequence_SetItem steals a reference
+        set_item(result, index, value)
+    return result
+
+
+@cache
+def _struct_sequence_api() -> tuple[Replacer, Replacer, Replacer]:
+    """Private ctypes prototypes (the GIL held) of the three C API functions needed.
+
+    Private so that they never disturb the ``argtypes`` of ``ctypes.pythonapi``'s shared ones.
+    """
     import ctypes
 
-    api = ctypes.pythonapi
-    api.PyStructSequence_New.argtypes = [ctypes.py_object]
-    api.PyStructSequence_New.restype = ctypes.py_object
-    api.PyStructSequence_SetItem.argtypes = [ctypes.py_object, ctypes.c_ssize_t, ctypes.py_object]
-    api.PyStructSequence_SetItem.restype = None
-    api.Py_IncRef.argtypes = [ctypes.py_object]
-    api.Py_IncRef.restype = None
-    result = api.PyStructSequence_New(cls)
-    for index, value in enumerate(values):
-        api.Py_IncRef(value)  # PyStructSequence_SetItem steals a reference
-        api.PyStructSequence_SetItem(result, index, value)
-    return result
+    def bind(name: str, restype: Any, *argtypes: Any) -> Replacer:
+        prototype = ctypes.PYFUNCTYPE(restype, *argtypes)
+        function: Replacer = prototype((name, ctypes.pythonapi))
+        return function
+
+    return (
+        bind("PyStructSequence_New", ctypes.py_object, ctypes.py_object),
+        bind(
+            "PyStructSequence_SetItem", None, ctypes.py_object, ctypes.c_ssize_t, ctypes.py_object
+        ),
+        bind("Py_IncRef", None, ctypes.py_object),
+    )

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import _thread
 import copy as stdlib_copy
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,14 +47,17 @@ _lock = _thread.allocate_lock()
 _original_code: dict[FunctionType, CodeType] = {}
 
 
-# The templates' code objects become the trampolines: the string literal (a constant)
-# is swapped for the implementation namespace. Parameter names must match copy.py's.
+# The templates' code objects become the trampolines: the string constant is swapped for
+# the implementation namespace. Parameter names must match copy.py's; the local after them
+# does not show in the signature.
 def _copy_template(x: Any) -> Any:
-    return "copykit.patch: implementation".copy(x)  # type: ignore[attr-defined]
+    implementation: Any = "copykit.patch: implementation"
+    return implementation.copy(x)
 
 
 def _deepcopy_template(x: Any, memo: Any = None, _nil: Any = None) -> Any:
-    return "copykit.patch: implementation".deepcopy(x, memo)  # type: ignore[attr-defined]
+    implementation: Any = "copykit.patch: implementation"
+    return implementation.deepcopy(x, memo)
 
 
 def enable() -> None:
@@ -123,7 +127,8 @@ def _stdlib_function(candidate: object) -> FunctionType:
     """Return ``candidate`` if it is copy.py's own, unpatched function; else raise."""
     if not isinstance(candidate, FunctionType):
         raise RuntimeError(f"copy module function was replaced by {candidate!r}")
-    if candidate.__code__.co_filename != stdlib_copy.__file__:
+    # The file name, not the path: sourceless installs may keep the build machine's path.
+    if os.path.basename(candidate.__code__.co_filename) != "copy.py":
         raise RuntimeError(f"{candidate.__qualname__} was already patched by someone else")
     return candidate
 

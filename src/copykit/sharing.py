@@ -42,13 +42,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import enum
-import itertools
 import reprlib
 import sys
 import types
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from typing import Any
 
 __all__ = ["SharedObject", "add_parser", "assert_independent", "shared"]
@@ -128,10 +127,8 @@ def _imported_value_types() -> tuple[type, ...]:
 
 
 def _is_frozen_dataclass(cls: type) -> bool:
-    params = cls.__dict__.get("__dataclass_params__")
-    if params is None:
-        params = getattr(cls, "__dataclass_params__", None)
-    return dataclasses.is_dataclass(cls) and bool(getattr(params, "frozen", False))
+    params = getattr(cls, "__dataclass_params__", None)
+    return bool(getattr(params, "frozen", False))
 
 
 def _classify_type(cls: type, value_types: tuple[type, ...]) -> str:
@@ -156,6 +153,21 @@ class Classifier:
         self._value_types = _imported_value_types()
         self.known_kinds: dict[type, str] = {list: MUTABLE, dict: MUTABLE, set: MUTABLE}
         self.known_kinds.update({tuple: FROZEN, frozenset: FROZEN, deque: MUTABLE})
+        self._plain: dict[type, bool] = {}
+
+    def is_plain(self, cls: type) -> bool:
+        """True for classes whose instances hold everything in their ``__dict__``: no
+        slots, no container base, no custom pickling."""
+        plain = self._plain.get(cls)
+        if plain is None:
+            plain = bool(
+                cls.__dictoffset__
+                and not hasattr(cls, "__slots__")
+                and not issubclass(cls, _CONTAINER_TYPES)
+                and _has_default_reduce(cls)
+            )
+            self._plain[cls] = plain
+        return plain
 
     def kind(self, obj: object) -> str:
         """Return ``ATOM``, ``FROZEN`` or ``MUTABLE`` for ``obj``."""
@@ -177,7 +189,6 @@ MEMBER = "member"  # {Tag('x')}
 ATTR = "attr"  # .name
 REDUCE = "reduce"  # .__reduce_ex__(4)[2]['name']   (key is the ready-made text)
 
-Step = tuple[str, Any]
 Child = tuple[str, Any, object]  # (step kind, key, the object held)
 
 
@@ -246,20 +257,21 @@ def _has_default_reduce(cls: type) -> bool:
     return reduce_ex is object.__reduce_ex__ and reduce is object.__reduce__
 
 
-def _container_children(obj: object) -> Iterator[Child]:
-    if isinstance(obj, dict):
+def _container_children(obj: Any) -> Iterator[Child]:
+    # issubclass(type(obj), ...), not isinstance: isinstance may consult a __class__ that
+    # a hostile __getattribute__ makes raise.
+    cls = type(obj)
+    if issubclass(cls, dict):
         for key, value in obj.items():
             yield DICT_KEY, key, key
             yield KEY, key, value
-    elif isinstance(obj, (set, frozenset)):
+    elif issubclass(cls, (set, frozenset)):
         for member in obj:
             yield MEMBER, member, member
-    elif isinstance(obj, tuple) and isinstance(
-        fields := getattr(type(obj), "_fields", None), tuple
-    ):
+    elif issubclass(cls, tuple) and isinstance(fields := getattr(cls, "_fields", None), tuple):
         for name, item in zip(fields, obj, strict=False):
             yield ATTR, name, item
-    elif isinstance(obj, (list, tuple, deque)):
+    elif issubclass(cls, (list, tuple, deque)):
         for index, item in enumerate(obj):
             yield INDEX, index, item
 
@@ -324,34 +336,41 @@ def _reduce_items_children(list_items: Any, dict_items: Any) -> Iterator[Child]:
 def children(obj: object) -> list[Child]:
     """Return ``(step kind, key, child)`` for everything ``obj`` holds, atoms included.
 
-    Each child object appears once (the first way of reaching it wins).
+    Parts of ``__reduce_ex__(4)`` are asked for only when the object keeps its state out of
+    sight or customises pickling, and are left out when already reached another way.
     """
-    if type(obj) in _CONTAINER_TYPES:
+    cls = type(obj)
+    if cls in _CONTAINER_TYPES:
         return list(_container_children(obj))
-    if isinstance(obj, types.MethodType):
-        return [(ATTR, "__self__", obj.__self__)]
+    if cls is types.MethodType:  # final: cannot be subclassed
+        return [(ATTR, "__self__", obj.__self__)]  # type: ignore[attr-defined]
     found = list(_container_children(obj))
     found.extend(_attribute_children(obj))
-    if not isinstance(obj, _CONTAINER_TYPES) and (not found or not _has_default_reduce(type(obj))):
+    if _worth_reducing(obj, found):
         seen = {id(child) for _, _, child in found}
         seen.add(id(obj))
         found.extend(c for c in _reduce_children(obj) if id(c[2]) not in seen)
     return found
 
 
+def _worth_reducing(obj: object, found: list[Child]) -> bool:
+    """True when pickling may show references that the attributes did not."""
+    if issubclass(type(obj), _CONTAINER_TYPES) or _holds_raw_bytes(obj):
+        return False
+    return not found or not _has_default_reduce(type(obj))
+
+
+def _holds_raw_bytes(obj: object) -> bool:
+    """True for buffers (bytearray, array.array, numeric arrays): their reduce would copy
+    the data only to show bytes, which hold no references."""
+    try:
+        memoryview(obj).release()  # type: ignore[arg-type]
+    except Exception:
+        return False
+    return True
+
+
 # ---------------------------------------------------------------- the walk
-
-
-def _held_objects(obj: Any) -> Iterator[Child]:
-    """Yield what ``obj`` holds, skipping atoms by exact type (the walk's hot path)."""
-    cls, atomic = type(obj), ATOMIC_TYPES
-    if cls is list or cls is tuple or cls is deque:
-        return ((INDEX, i, item) for i, item in enumerate(obj) if type(item) not in atomic)
-    if cls is dict:
-        keys = ((DICT_KEY, key, key) for key in obj if type(key) not in atomic)
-        values = ((KEY, k, value) for k, value in obj.items() if type(value) not in atomic)
-        return itertools.chain(keys, values)
-    return (child for child in children(obj) if type(child[2]) not in atomic)
 
 
 _Parent = tuple[int, str, Any] | None  # (id of the container, step kind, key)
@@ -364,26 +383,57 @@ class _Walk:
         self.classifier = classifier
         self.parents: dict[int, _Parent] = {id(root): None}
         self.order: list[object] = [root]  # the BFS queue; also keeps every id unique
-        self.mutable_ids: set[int] = set()
         self.stopped_at: list[object] = []
 
-    def run(self, stop_at: set[int] | frozenset[int] = frozenset()) -> None:
+    def run(self, stop_at: Container[int] = frozenset()) -> None:
         """Visit everything reachable; a mutable object whose id is in ``stop_at`` is
         recorded in ``stopped_at`` and not looked into."""
-        parents, order, mutable_ids = self.parents, self.order, self.mutable_ids
+        order = self.order
         known_kinds, kind_of = self.classifier.known_kinds, self.classifier.kind
         for obj in order:  # grows while we iterate: a queue that never shrinks
             kind = known_kinds.get(type(obj)) or kind_of(obj)
             if kind is ATOM:
                 continue
             obj_id = id(obj)
-            if kind is MUTABLE:
-                if obj_id in stop_at:
-                    self.stopped_at.append(obj)
-                    continue
-                mutable_ids.add(obj_id)
-            for step_kind, key, child in _held_objects(obj):
-                if id(child) not in parents:
+            if kind is MUTABLE and obj_id in stop_at:
+                self.stopped_at.append(obj)
+                continue
+            self._enqueue(obj, obj_id)
+
+    def _enqueue(self, obj: Any, obj_id: int) -> None:
+        """Queue what ``obj`` holds, skipping atoms (exact type) and objects already seen.
+
+        Lists, tuples, dicts, sets and plain instances are inlined: this is the hot loop of
+        the walk. Everything else goes through ``children()``, which gives the same steps.
+        """
+        parents, order, atomic = self.parents, self.order, ATOMIC_TYPES
+        cls = type(obj)
+        if cls is list or cls is tuple:
+            for index, child in enumerate(obj):
+                if type(child) not in atomic and id(child) not in parents:
+                    parents[id(child)] = (obj_id, INDEX, index)
+                    order.append(child)
+        elif cls is dict:
+            for key, child in obj.items():
+                if type(key) not in atomic and id(key) not in parents:
+                    parents[id(key)] = (obj_id, DICT_KEY, key)
+                    order.append(key)
+                if type(child) not in atomic and id(child) not in parents:
+                    parents[id(child)] = (obj_id, KEY, key)
+                    order.append(child)
+        elif cls is set or cls is frozenset:
+            for child in obj:
+                if type(child) not in atomic and id(child) not in parents:
+                    parents[id(child)] = (obj_id, MEMBER, child)
+                    order.append(child)
+        elif self.classifier.is_plain(cls):
+            for name, child in object.__getattribute__(obj, "__dict__").items():
+                if type(child) not in atomic and id(child) not in parents:
+                    parents[id(child)] = (obj_id, ATTR, name)
+                    order.append(child)
+        else:
+            for step_kind, key, child in children(obj):
+                if type(child) not in atomic and id(child) not in parents:
                     parents[id(child)] = (obj_id, step_kind, key)
                     order.append(child)
 
@@ -435,7 +485,7 @@ def shared(a: object, b: object) -> list[SharedObject]:
     walk_b = _Walk(b, classifier)
     walk_b.run()
     walk_a = _Walk(a, classifier)
-    walk_a.run(stop_at=walk_b.mutable_ids)
+    walk_a.run(stop_at=walk_b.parents)  # every object reached from b, by id
     return [SharedObject(walk_a.path(obj), walk_b.path(obj), obj) for obj in walk_a.stopped_at]
 
 

@@ -260,8 +260,10 @@ class Diagram:
     ) -> Diagram:
         """Return the diagram of ``named`` (name -> object), cut at the given limits.
 
-        ``max_depth`` counts arrows from a name; ``max_items`` is the most slots drawn per
-        box; ``max_objects`` the most boxes. Every cut is marked in the output.
+        Boxes up to ``max_depth`` arrows from a name are expanded, the next ones are drawn
+        as stubs; ``max_items`` is the most slots drawn per box; ``max_objects`` the most
+        boxes. Every cut is marked in the output. The diagram is a snapshot: changing the
+        objects afterwards does not change it.
         """
         return _Builder(Limits(max_depth, max_items, max_objects)).build(named)
 
@@ -297,22 +299,33 @@ class Diagram:
         lines = [
             "digraph memory {",
             '  graph [rankdir=LR, nodesep=0.25, ranksep=0.7, fontname="Helvetica"];',
-            '  node [shape=plaintext, fontname="Helvetica", fontsize=11];',
+            '  node [shape=none, margin=0, fontname="Helvetica", fontsize=11];',
             '  edge [arrowsize=0.7, arrowtail=dot, dir=both, tailclip=false, color="#4a5568"];',
             f"  names [label=<{_dot_names_table(self.roots)}>];",
         ]
         lines.extend(f"  {_dot_box(box)}" for box in self.boxes)
-        shared_numbers = {box.number for box in self.shared_boxes}
-        for index, slot in enumerate(self.roots.values()):
-            lines.extend(_dot_edge(f"names:r{index}", slot, shared_numbers))
-        for box in self.boxes:
-            for index, slot in enumerate(box.slots):
-                lines.extend(_dot_edge(f"b{box.number}:s{index}", slot, shared_numbers))
+        lines.extend(self._dot_edges())
         if self.undrawn:
             note = html.escape(_undrawn_note(self.undrawn, self.limits))
             lines.append(f'  undrawn [label=<<i>{note}</i>>, fontcolor="#9b2c2c"];')
         lines.append("}")
         return "\n".join(lines) + "\n"
+
+    def _dot_edges(self) -> list[str]:
+        """Arrows from the east side of a slot to the heading of the box it refers to."""
+        shared_numbers = {box.number for box in self.shared_boxes}
+        tails = [(f"names:r{index}", slot) for index, slot in enumerate(self.roots.values())]
+        for box in self.boxes:
+            tails.extend((f"b{box.number}:s{index}", slot) for index, slot in enumerate(box.slots))
+        heads = {box.number: f"b{box.number}:w" for box in self.boxes}
+        heads.update({box.number: f"b{box.number}:h:w" for box in self.boxes if not box.cut_reason})
+        edges = []
+        for tail, slot in tails:
+            if slot.target is not None:
+                shared = slot.target in shared_numbers
+                style = f' [color="{_SHARED_COLOR}", penwidth=1.8]' if shared else ""
+                edges.append(f"  {tail}:e -> {heads[slot.target]}{style};")
+        return edges
 
     def render(self, fmt: str = "svg") -> bytes:
         """Return the diagram rendered by Graphviz's ``dot`` as ``fmt`` (svg, png, pdf).
@@ -351,6 +364,10 @@ class Diagram:
             raise ValueError(f"cannot save a diagram as {fmt!r}: use one of {known}")
         return path
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's plain-text display (used when SVG is not): the text diagram."""
+        printer.text(self.to_text())
+
     def _repr_svg_(self) -> str | None:
         """SVG for Jupyter; ``None`` (so Jupyter shows the text) when ``dot`` is missing."""
         try:
@@ -363,15 +380,18 @@ def diagram(*objects: object, **named: object) -> Diagram:
     """Return a ``Diagram`` of the memory layout of ``objects`` and ``named`` objects.
 
     Keyword arguments give the names drawn (``diagram(a=a, b=b)``); positional objects
-    are called ``obj`` (just one) or ``obj0``, ``obj1``, ... To change where large
-    structures are cut, use ``Diagram.of(names, max_depth=..., max_items=...,
-    max_objects=...)``.
+    are called ``obj`` (just one) or ``obj0``, ``obj1``, ... (``TypeError`` if a keyword
+    argument takes one of those names). To change where large structures are cut, use
+    ``Diagram.of(names, max_depth=..., max_items=..., max_objects=...)``.
     """
     roots: dict[str, object] = {}
     if len(objects) == 1:
         roots["obj"] = objects[0]
     else:
         roots.update((f"obj{index}", obj) for index, obj in enumerate(objects))
+    clashes = sorted(roots.keys() & named.keys())
+    if clashes:
+        raise TypeError(f"diagram() got the name {clashes[0]!r} for two objects")
     roots.update(named)
     return Diagram.of(roots)
 
@@ -399,8 +419,12 @@ def _text_box(box: Box) -> list[str]:
             value = slot.inline  # a set member has no label to assign to
         lines.append(f"    {slot.text_label.ljust(width)} {value}")
     if box.hidden_items:
-        lines.append(f"    … {box.hidden_items} more items")
+        lines.append(f"    {_more_items(box.hidden_items)}")
     return lines
+
+
+def _more_items(count: int) -> str:
+    return f"… {count} more item" if count == 1 else f"… {count} more items"
 
 
 def _undrawn_note(count: int, limits: Limits) -> str:
@@ -431,17 +455,19 @@ def _dot_names_table(roots: dict[str, Slot]) -> str:
 def _dot_box(box: Box) -> str:
     if box.cut_reason:
         text = html.escape(f"{box.title}\n… {box.cut_reason}").replace("\n", "<br/>")
-        return f'b{box.number} [shape=box, style="dashed,rounded", label=<{text}>];'
+        style = 'shape=box, style="dashed,rounded", margin="0.11,0.055"'
+        return f"b{box.number} [{style}, label=<{text}>];"
     return f"b{box.number} [label=<{_dot_box_table(box)}>];"
 
 
 def _dot_box_table(box: Box) -> str:
     fill = _SHARED_FILL if box.shared else _MUTABLE_FILL if box.mutable else _FROZEN_FILL
     extra = f' color="{_SHARED_COLOR}"' if box.shared else ""
-    rows = [f'<tr><td colspan="2" bgcolor="{fill}">{_dot_heading(box)}</td></tr>']
+    heading = _dot_heading(box)
+    rows = [f'<tr><td port="h" colspan="2" bgcolor="{fill}">{heading}</td></tr>']
     rows.extend(_dot_slot_row(index, slot) for index, slot in enumerate(box.slots))
     if box.hidden_items:
-        more = f"… {box.hidden_items} more items"
+        more = _more_items(box.hidden_items)
         rows.append(f'<tr><td colspan="2"><i>{html.escape(more)}</i></td></tr>')
     return _TABLE.format(extra=extra) + "".join(rows) + "</table>"
 
@@ -466,15 +492,6 @@ def _dot_slot_row(index: int, slot: Slot) -> str:
         return f"<tr>{cell}</tr>"
     label = html.escape(slot.box_label)
     return f'<tr><td align="right"><font color="#555555">{label}</font></td>{cell}</tr>'
-
-
-def _dot_edge(tail: str, slot: Slot, shared_numbers: set[int]) -> list[str]:
-    if slot.target is None:
-        return []
-    if slot.target in shared_numbers:
-        style = f' [color="{_SHARED_COLOR}", penwidth=1.8]'
-        return [f"  {tail}:c -> b{slot.target}{style};"]
-    return [f"  {tail}:c -> b{slot.target};"]
 
 
 # ---------------------------------------------------------------- command line
@@ -505,6 +522,9 @@ def _diagram_command(args: argparse.Namespace, argv: list[str]) -> int:
         )
     except Exception as exc:
         print(f"error: the snippet raised {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    if not roots:
+        print("error: the snippet defines no variables to draw", file=sys.stderr)
         return 2
     drawing = Diagram.of(
         roots, max_depth=args.max_depth, max_items=args.max_items, max_objects=args.max_objects
