@@ -42,14 +42,20 @@
 
 #define PLAN_CACHE_SIZE 256
 #define PLAN_MAX_SLOTS 16
+#define PLAN_GENERAL 0   /* known: always take the general path */
+#define PLAN_REDUCE 1    /* plain instance: reduce and reconstruct done in C */
+#define PLAN_IDENTITY 2  /* immutable type whose C __deepcopy__ returns the object */
 
 /* How plain instances of one type are reduced, learnt once and trusted while the
    type's version tag is unchanged (see "Per-type plans"). */
 typedef struct {
     PyTypeObject *type;    /* borrowed; only compared, the tag proves it is the same */
     unsigned int tag;      /* tp_version_tag when learnt; 0 = empty entry */
-    int usable;            /* 0: this type always takes the general path */
+    int kind;              /* PLAN_GENERAL, PLAN_REDUCE or PLAN_IDENTITY */
+    unsigned int meta_tag; /* tp_version_tag of the metaclass when learnt */
     int has_dict;
+    int shallow_ok;        /* getattr(cls, "__copy__") finds nothing */
+    uint64_t table_version; /* copyreg.dispatch_table version last seen without tp */
     PyObject *slotnames;   /* borrowed from the type's __dict__; checked on use */
     Py_ssize_t nslots;
     PyObject *names[PLAN_MAX_SLOTS];     /* borrowed: the list's items when learnt */
@@ -67,12 +73,16 @@ typedef struct {
     PyObject *own_atomic;            /* _pycopy._deepcopy_atomic */
     PyObject *helpers;               /* dict of small Python helpers, made on first use */
     PyObject *enum_deepcopy;         /* enum.Enum.__deepcopy__ once seen, or NULL */
+    PyCFunction identity_cfuncs[3];  /* C __deepcopy__ that return self, once seen */
     PyObject *empty_tuple;
     PyObject *four;
     PyObject *s_deepcopy, *s_copy, *s_reduce_ex, *s_reduce, *s_getstate, *s_setstate;
     PyObject *s_dict, *s_update, *s_append, *s_items, *s_new, *s_slotnames;
     PyObject *s_getnewargs, *s_getnewargs_ex, *s_self;
     getter dict_getter;              /* the getter of a plain class's __dict__ */
+    uint64_t deep_registry_version;  /* copy._deepcopy_dispatch version while it only
+                                        holds built-in types (0: not known to) */
+    uint64_t copy_registry_version;  /* the same for copy._copy_dispatch */
     PyObject *object_reduce_ex, *object_reduce, *object_getstate; /* borrowed from object */
     TypePlan plans[PLAN_CACHE_SIZE];
 } copy_state;
@@ -81,6 +91,30 @@ static inline copy_state *
 get_state(PyObject *module)
 {
     return (copy_state *)PyModule_GetState(module);
+}
+
+/* A dict's version tag: it changes on every modification. Deprecated for Python code
+   since 3.12 but still maintained by the interpreter through 3.13. */
+static inline uint64_t
+dict_version(PyObject *dict)
+{
+    uint64_t version;
+_Py_COMP_DIAG_PUSH
+_Py_COMP_DIAG_IGNORE_DEPR_DECLS
+    version = ((PyDictObject *)dict)->ma_version_tag;
+_Py_COMP_DIAG_POP
+    return version;
+}
+
+/* registry.get(tp) (borrowed, NULL if absent or on error), skipped while the registry
+   is unchanged since it was seen holding only built-in types that never get here. */
+static inline PyObject *
+registry_lookup(PyObject *registry, uint64_t pristine, PyTypeObject *tp)
+{
+    if (pristine != 0 && dict_version(registry) == pristine) {
+        return NULL;
+    }
+    return PyDict_GetItemWithError(registry, (PyObject *)tp);
 }
 
 /* ======================================================================== */
@@ -217,6 +251,16 @@ memo_keep_alive(DeepCtx *c, PyObject *x)
     rc = PyDict_SetItem(c->memo, c->memo_key, fresh);
     Py_DECREF(fresh);
     return rc;
+}
+
+/* Before code other than this module's may reach the copies made so far: give the
+   collector back what the private memo untracked (see memotable_untrack). */
+static inline void
+memo_settle(DeepCtx *c)
+{
+    if (c->table != NULL) {
+        memotable_settle(c->table);
+    }
 }
 
 /* memo[id(x)] = y and keep x alive, as deepcopy does for every y that is not x. */
@@ -448,6 +492,7 @@ note_failure_at(copy_state *st, const char *kind, Py_ssize_t position, PyObject 
 /* ======================================================================== */
 
 static PyObject *deepcopy_object(DeepCtx *c, PyObject *x);
+static PyObject *deepcopy_fresh(DeepCtx *c, PyObject *x);
 
 /* The reduce value of x as copy/deepcopy obtain it (new reference), or NULL with
    copy.Error (no way to reduce) or the reductor's exception set. */
@@ -526,7 +571,9 @@ reconstruct_in_python(DeepCtx *c, copy_state *st, PyObject *x, PyObject *rv)
     return y;
 }
 
-/* The reduce arguments with every element deep-copied (new tuple), or NULL. */
+/* The reduce arguments with every element deep-copied, as a new tuple even when no
+   element changed: func(*args) receives a fresh tuple in the stdlib, and some
+   constructors keep it (operator.itemgetter). NULL with exception set on failure. */
 static PyObject *
 deepcopy_args(DeepCtx *c, PyObject *args)
 {
@@ -713,11 +760,27 @@ set_state(copy_state *st, PyObject *y, PyObject *state)
     return 0;
 }
 
+/* y.append(item), through the method unless y is an exact list; 0 or -1. */
+static int
+append_item(copy_state *st, PyObject *y, PyObject *item)
+{
+    PyObject *result;
+    if (PyList_CheckExact(y)) {
+        return PyList_Append(y, item);
+    }
+    result = PyObject_CallMethodOneArg(y, st->s_append, item);
+    if (result == NULL) {
+        return -1;
+    }
+    Py_DECREF(result);
+    return 0;
+}
+
 /* for item in listiter: y.append(deepcopy(item) if deep else item); 0 or -1. */
 static int
 reconstruct_list_items(DeepCtx *c, copy_state *st, PyObject *y, PyObject *listiter)
 {
-    PyObject *iterator, *item, *result;
+    PyObject *iterator, *item;
     Py_ssize_t position = 0;
     int rc = -1;
     iterator = PyObject_GetIter(listiter);
@@ -735,18 +798,14 @@ reconstruct_list_items(DeepCtx *c, copy_state *st, PyObject *y, PyObject *listit
             Py_SETREF(item, copy);
             position++;
         }
-        if (PyList_CheckExact(y)) {
-            rc = PyList_Append(y, item);
+        if (c != NULL) {
+            memo_settle(c);
         }
-        else {
-            result = PyObject_CallMethodOneArg(y, st->s_append, item);
-            rc = result == NULL ? -1 : 0;
-            Py_XDECREF(result);
-        }
-        Py_DECREF(item);
-        if (rc < 0) {
+        if (append_item(st, y, item) < 0) {
+            Py_DECREF(item);
             goto done;
         }
+        Py_DECREF(item);
     }
     rc = PyErr_Occurred() ? -1 : 0;
 done:
@@ -790,8 +849,11 @@ reconstruct_dict_items(DeepCtx *c, copy_state *st, PyObject *y, PyObject *dictit
             goto done;
         }
         Py_CLEAR(item);
-        if (c != NULL && deepcopy_dict_item(c, &key, &value) < 0) {
-            goto done;
+        if (c != NULL) {
+            if (deepcopy_dict_item(c, &key, &value) < 0) {
+                goto done;
+            }
+            memo_settle(c);
         }
         if (PyObject_SetItem(y, key, value) < 0) {
             goto done;
@@ -835,6 +897,9 @@ reconstruct(DeepCtx *c, copy_state *st, PyObject *x, PyObject *rv)
     if (newargs == NULL) {
         goto error;
     }
+    if (c != NULL) {
+        memo_settle(c);
+    }
     y = call_constructor(st, func, newargs);
     if (y == NULL) {
         goto error;
@@ -849,10 +914,14 @@ reconstruct(DeepCtx *c, copy_state *st, PyObject *x, PyObject *rv)
                 call_note(st, "_note_state_failure", state, NULL);
                 goto error;
             }
+            memo_settle(c);
         }
         if (set_state(st, y, state_copy != NULL ? state_copy : state) < 0) {
             goto error;
         }
+    }
+    if (c != NULL) {
+        memo_settle(c);  /* copies reach y's own methods below */
     }
     if (listiter != Py_None && reconstruct_list_items(c, st, y, listiter) < 0) {
         goto error;
@@ -954,7 +1023,7 @@ plan_state(const TypePlan *plan, PyObject *x, PyObject *dict)
         for (Py_ssize_t i = 0; i < plan->nslots; i++) {
             PyObject *value = *(PyObject **)((char *)x + plan->offsets[i]);
             if (value != NULL
-                && PyDict_SetItem(slots, PyList_GET_ITEM(plan->slotnames, i), value) < 0) {
+                && PyDict_SetItem(slots, plan->names[i], value) < 0) {
                 Py_DECREF(slots);
                 return NULL;
             }
@@ -976,7 +1045,6 @@ plan_type_is_plain(copy_state *st, PyTypeObject *tp)
     PyObject *descr;
     if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) || tp->tp_itemsize != 0
         || tp->tp_getattro != PyObject_GenericGetAttr
-        || tp->tp_setattro != PyObject_GenericSetAttr
         || tp->tp_new != PyBaseObject_Type.tp_new
         || PyType_IsSubtype(tp, &PyType_Type)) {
         return 0;
@@ -1100,77 +1168,213 @@ plan_learn(copy_state *st, PyObject *x, PyObject *rv)
     if (!type_tag_valid(tp)) {
         return;
     }
+    if (!type_tag_valid(Py_TYPE(tp))) {
+        return;
+    }
     candidate.type = tp;
     candidate.tag = tp->tp_version_tag;
+    candidate.meta_tag = Py_TYPE(tp)->tp_version_tag;
+    candidate.shallow_ok = _PyType_Lookup(tp, st->s_copy) == NULL
+                           && _PyType_Lookup(Py_TYPE(tp), st->s_copy) == NULL;
     candidate.has_dict = tp->tp_dictoffset != 0
 #if PY_VERSION_HEX >= 0x030B0000
                          || (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
 #endif
         ;
-    candidate.usable = plan_type_is_plain(st, tp) && plan_learn_slots(st, tp, &candidate)
-                       && type_tag_valid(tp) && tp->tp_version_tag == candidate.tag
-                       && plan_matches(st, &candidate, x, rv) == 1;
+    candidate.kind = plan_type_is_plain(st, tp) && plan_learn_slots(st, tp, &candidate)
+                     && type_tag_valid(tp) && tp->tp_version_tag == candidate.tag
+                     && plan_matches(st, &candidate, x, rv) == 1
+                     ? PLAN_REDUCE : PLAN_GENERAL;
     PyErr_Clear();
     *plan = candidate;
 }
 
-/* The usable plan for tp, or NULL (unknown or refused; never an exception). */
-static inline const TypePlan *
-plan_find(copy_state *st, PyTypeObject *tp, int *known)
+/* Is the class's __slotnames__ list (which may be changed in place) still the one the
+   plan learnt? */
+static inline int
+plan_slotnames_unchanged(const TypePlan *plan)
 {
-    TypePlan *plan = plan_slot(st, tp);
-    *known = plan->type == tp && plan->tag == tp->tp_version_tag && type_tag_valid(tp);
-    if (!*known || !plan->usable) {
-        return NULL;
+    if (plan->nslots == 0) {
+        return 1;
     }
-    /* __slotnames__ is a list on the class that may be changed in place */
-    if (plan->nslots > 0 && PyList_GET_SIZE(plan->slotnames) != plan->nslots) {
-        *known = 0;
-        return NULL;
+    if (PyList_GET_SIZE(plan->slotnames) != plan->nslots) {
+        return 0;
     }
     for (Py_ssize_t i = 0; i < plan->nslots; i++) {
         if (PyList_GET_ITEM(plan->slotnames, i) != plan->names[i]) {
-            *known = 0;
-            return NULL;
+            return 0;
         }
     }
+    return 1;
+}
+
+/* copyreg.dispatch_table.get(type) for a planned type (borrowed, NULL if absent or on
+   error), looked up again only when the table changed since the type was last missing. */
+static inline PyObject *
+plan_reductor(copy_state *st, TypePlan *plan)
+{
+    uint64_t version = dict_version(st->dispatch_table);
+    PyObject *reductor;
+    if (plan->table_version == version && version != 0) {
+        return NULL;
+    }
+    reductor = PyDict_GetItemWithError(st->dispatch_table, (PyObject *)plan->type);
+    if (reductor == NULL && !PyErr_Occurred()) {
+        plan->table_version = version;
+    }
+    return reductor;
+}
+
+/* The usable plan for tp, or NULL (unknown or refused; never an exception). */
+static inline TypePlan *
+plan_find(copy_state *st, PyTypeObject *tp, int *known)
+{
+    TypePlan *plan = plan_slot(st, tp);
+    *known = plan->type == tp && plan->tag == tp->tp_version_tag && type_tag_valid(tp)
+             && (plan->kind != PLAN_REDUCE || plan->meta_tag == Py_TYPE(tp)->tp_version_tag);
+    if (!*known || plan->kind == PLAN_GENERAL) {
+        return NULL;
+    }
+    if (!plan_slotnames_unchanged(plan)) {
+        *known = 0;
+        return NULL;
+    }
     return plan;
+}
+
+/* Copy the parts of a plan in use (its slot arrays only as far as they are filled). */
+static inline void
+plan_snapshot(TypePlan *dst, const TypePlan *src)
+{
+    memcpy(dst, src, offsetof(TypePlan, names));
+    memcpy(dst->names, src->names, (size_t)src->nslots * sizeof(PyObject *));
+    memcpy(dst->offsets, src->offsets, (size_t)src->nslots * sizeof(Py_ssize_t));
+}
+
+/* Store the copied slot values into y's slots as setattr would; 0 or -1. The slot
+   dict is iterated with the checks of the dict iterator. */
+static int
+plan_set_slots(const TypePlan *plan, PyObject *y, PyObject *slots)
+{
+    Py_ssize_t pos = 0, used = PyDict_GET_SIZE(slots), j = 0;
+    PyObject *key, *value;
+    for (;;) {
+        if (PyDict_GET_SIZE(slots) != used) {
+            PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during iteration");
+            return -1;
+        }
+        if (!PyDict_Next(slots, &pos, &key, &value)) {
+            return 0;
+        }
+        for (Py_ssize_t tries = 0; tries < plan->nslots && plan->names[j] != key; tries++) {
+            j = (j + 1) % plan->nslots;
+        }
+        if (plan->names[j] == key && Py_TYPE(y)->tp_setattro == PyObject_GenericSetAttr) {
+            PyObject **slot = (PyObject **)((char *)y + plan->offsets[j]);
+            PyObject *old = *slot;
+            *slot = Py_NewRef(value);
+            Py_XDECREF(old);
+        }
+        else if (PyObject_SetAttr(y, key, value) < 0) {
+            return -1;
+        }
+    }
+}
+
+/* Apply the copied plan state to the fresh y when nothing can have changed since the
+   plan was checked (private memo, same type version): y has no __setstate__ and an
+   empty __dict__. 1 done, 0 not applicable (use set_state), -1 error. */
+static int
+plan_apply_state(DeepCtx *c, const TypePlan *plan, PyObject *y, PyObject *state,
+                 PyObject *dict_original)
+{
+    PyTypeObject *tp = Py_TYPE(y);
+    PyObject *dictstate = state, *slots = NULL, *dict;
+    int rc;
+    /* the cache entry may have been relearnt for another type meanwhile */
+    if (c->table == NULL || plan->type != tp || !type_tag_valid(tp)
+        || tp->tp_version_tag != plan->tag) {
+        return 0;
+    }
+    if (PyTuple_CheckExact(state) && PyTuple_GET_SIZE(state) == 2) {
+        dictstate = PyTuple_GET_ITEM(state, 0);
+        slots = PyTuple_GET_ITEM(state, 1);
+        if (!PyDict_CheckExact(slots)) {
+            return 0;
+        }
+    }
+    if (dictstate != Py_None) {
+        if (!PyDict_CheckExact(dictstate) || !plan->has_dict) {
+            return 0;
+        }
+        dict = PyObject_GenericGetDict(y, NULL);
+        if (dict == NULL) {
+            return -1;
+        }
+        /* the update clones the source's tracking into y's dict: track it first */
+        memotable_retrack_key(c->table, dict_original);
+        rc = PyDict_Update(dict, dictstate);
+        Py_DECREF(dict);
+        if (rc < 0) {
+            return -1;
+        }
+    }
+    if (slots != NULL && plan_set_slots(plan, y, slots) < 0) {
+        return -1;
+    }
+    return 1;
 }
 
 /* Deep copy of a plain instance by plan: exactly reduce + _reconstruct, without the
    Python calls. Returns a new reference, NULL with exception set, or NULL without an
    exception when x itself does not fit the plan (the caller takes the general path). */
 static PyObject *
-deepcopy_by_plan(DeepCtx *c, const TypePlan *plan, PyObject *x)
+deepcopy_by_plan(DeepCtx *c, const TypePlan *cached, PyObject *x)
 {
+    /* a private copy: Python code (a key's __eq__ in the instance dict, hooks while
+       the state is copied) may relearn the cache entry under our feet */
+    TypePlan local, *plan = &local;
     copy_state *st = c->st;
     PyTypeObject *tp = Py_TYPE(x);
     PyObject *dict = NULL, *state = NULL, *state_copy = NULL, *y = NULL;
     int overrides;
+    plan_snapshot(&local, cached);
+    if (!plan_slotnames_unchanged(plan)) {
+        return NULL;
+    }
     dict = instance_dict(x, plan->has_dict);
     if (dict == NULL && PyErr_Occurred()) {
         return NULL;
     }
-    overrides = instance_dict_overrides(st, dict);
-    if (overrides != 0) {
-        Py_XDECREF(dict);
-        return NULL;  /* error set if overrides < 0 */
-    }
+    /* the state first: the instance dict check below may run a key's __eq__ */
     state = plan_state(plan, x, dict);
     if (state == NULL) {
         goto error;
+    }
+    overrides = instance_dict_overrides(st, dict);
+    if (overrides != 0) {
+        Py_XDECREF(dict);
+        Py_DECREF(state);
+        return NULL;  /* error set if overrides < 0 */
     }
     y = tp->tp_new(tp, st->empty_tuple, NULL);
     if (y == NULL || memo_set(c, x, y) < 0) {
         goto error;
     }
+    memotable_untrack(c->table, c->table->used - 1);
     if (state != Py_None) {
+        int applied;
         state_copy = deepcopy_object(c, state);
         if (state_copy == NULL) {
             call_note(st, "_note_state_failure", state, NULL);
             goto error;
         }
-        if (set_state(st, y, state_copy) < 0) {
+        applied = plan_apply_state(c, plan, y, state_copy, dict);
+        if (applied == 0) {
+            memo_settle(c);
+            applied = set_state(st, y, state_copy) < 0 ? -1 : 1;
+        }
+        if (applied < 0) {
             goto error;
         }
     }
@@ -1182,6 +1386,68 @@ done:
     Py_XDECREF(state);
     Py_XDECREF(state_copy);
     return y;
+}
+
+/* Shallow copy of a plain instance by plan: reduce + _reconstruct(x, None, ...) is
+   y = object.__new__(cls); y.__dict__.update(x.__dict__); setattr for each slot.
+   New reference, NULL with exception set, or NULL without one when x does not fit. */
+static PyObject *
+copy_by_plan(copy_state *st, const TypePlan *cached, PyObject *x)
+{
+    /* a private copy: a key's __eq__ in the instance dict check may run Python code
+       that relearns the cache entry */
+    TypePlan local, *plan = &local;
+    PyTypeObject *tp = Py_TYPE(x);
+    PyObject *dict = NULL, *y = NULL, *ydict;
+    int overrides;
+    plan_snapshot(&local, cached);
+    if (!plan_slotnames_unchanged(plan)) {
+        return NULL;
+    }
+    dict = instance_dict(x, plan->has_dict);
+    if (dict == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    overrides = instance_dict_overrides(st, dict);
+    if (overrides != 0) {
+        Py_XDECREF(dict);
+        return NULL;  /* error set if overrides < 0 */
+    }
+    y = tp->tp_new(tp, st->empty_tuple, NULL);
+    if (y == NULL) {
+        goto error;
+    }
+#if PY_VERSION_HEX >= 0x030B0000
+    if (dict != NULL && PyDict_GET_SIZE(dict) > 0) {
+#else
+    if (dict != NULL) {
+#endif
+        ydict = PyObject_GenericGetDict(y, NULL);
+        if (ydict == NULL || PyDict_Update(ydict, dict) < 0) {
+            Py_XDECREF(ydict);
+            goto error;
+        }
+        Py_DECREF(ydict);
+    }
+    for (Py_ssize_t i = 0; i < plan->nslots; i++) {
+        PyObject *value = *(PyObject **)((char *)x + plan->offsets[i]);
+        if (value == NULL) {
+            continue;
+        }
+        if (tp->tp_setattro == PyObject_GenericSetAttr) {
+            PyObject **slot = (PyObject **)((char *)y + plan->offsets[i]);
+            Py_XSETREF(*slot, Py_NewRef(value));
+        }
+        else if (PyObject_SetAttr(y, plan->names[i], value) < 0) {
+            goto error;
+        }
+    }
+    Py_XDECREF(dict);
+    return y;
+error:
+    Py_XDECREF(dict);
+    Py_XDECREF(y);
+    return NULL;
 }
 
 /* ======================================================================== */
@@ -1204,18 +1470,51 @@ list_append_steal(PyObject *y, PyObject *item)
     return rc;
 }
 
-/* deepcopy of one part of a container: atoms inline while the memo is private. */
+/* deepcopy of one part of a container (borrowed): atoms inline while the memo is
+   private. A part that only its container references cannot be in a private memo:
+   every original there is held by the keep-alive list, its memo value or the walk. */
 static inline PyObject *
 deepcopy_part(DeepCtx *c, PyObject *item)
 {
     PyObject *copy;
-    if (c->table != NULL && is_deep_atomic(Py_TYPE(item))) {
-        return Py_NewRef(item);
+    int fresh = 0;
+    if (c->table != NULL) {
+        PyTypeObject *tp = Py_TYPE(item);
+        if (tp != &PyDict_Type && tp != &PyList_Type && is_deep_atomic(tp)) {
+            return Py_NewRef(item);
+        }
+        fresh = Py_REFCNT(item) == 1;
     }
     Py_INCREF(item);
-    copy = deepcopy_object(c, item);
+    copy = fresh ? deepcopy_fresh(c, item) : deepcopy_object(c, item);
     Py_DECREF(item);
     return copy;
+}
+
+/* Are all items of the list atoms (so its deep copy is a plain slice)? */
+static inline int
+list_is_leaf(PyObject *x)
+{
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(x); i++) {
+        if (!is_deep_atomic(Py_TYPE(PyList_GET_ITEM(x, i)))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Are all keys and values of the dict atoms (so its deep copy is dict.copy)? */
+static inline int
+dict_is_leaf(PyObject *x)
+{
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(x, &pos, &key, &value)) {
+        if (!is_deep_atomic(Py_TYPE(value)) || !is_deep_atomic(Py_TYPE(key))) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 /* _deepcopy_list: a new list, memoised before its items are copied. */
@@ -1231,6 +1530,9 @@ deepcopy_list(DeepCtx *c, PyObject *x)
     if (memo_set(c, x, y) < 0) {
         Py_DECREF(y);
         return NULL;
+    }
+    if (c->table != NULL) {
+        memotable_untrack(c->table, c->table->used - 1);
     }
     Py_INCREF(x);
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(x); i++) {
@@ -1306,6 +1608,8 @@ deepcopy_dict(DeepCtx *c, PyObject *x)
 {
     PyObject *y, *key, *value, *key_copy = NULL, *value_copy = NULL;
     Py_ssize_t pos = 0, used = PyDict_GET_SIZE(x), remaining = used;
+    MemoTable *table = c->table;
+    Py_ssize_t entry = table != NULL ? table->used : -1;
     y = PyDict_New();
     if (y == NULL) {
         return NULL;
@@ -1345,6 +1649,9 @@ deepcopy_dict(DeepCtx *c, PyObject *x)
         Py_DECREF(value);
     }
     Py_DECREF(x);
+    if (table != NULL && c->table == table) {
+        memotable_untrack(table, entry);  /* complete, and no foreign code can reach it */
+    }
     return y;
 item_error:
     Py_XDECREF(key_copy);
@@ -1374,6 +1681,45 @@ deepcopy_method(DeepCtx *c, PyObject *x)
     }
     Py_DECREF(func);
     Py_DECREF(self);
+    return y;
+}
+
+/* deepcopy of an exact set or frozenset: what set.__reduce__ gives, (type(x),
+   (list(x),), None), through _reconstruct, without building the reduce value. The
+   temporary list is copied and memoised exactly as the stdlib does. With a private
+   memo and atoms only, the list's copy is not even made: the table maps the list to
+   itself, which stands for "a copy of it, made if the memo is ever shown"
+   (memotable_to_dict), and set(list) equals set(copy of list). */
+static PyObject *
+deepcopy_set(DeepCtx *c, PyObject *x)
+{
+    PyObject *items, *items_copy, *y = NULL;
+    items = PySequence_List(x);
+    if (items == NULL) {
+        return NULL;
+    }
+    if (c->table != NULL && list_is_leaf(items)) {
+        y = PyObject_CallOneArg((PyObject *)Py_TYPE(x), items);
+        if (y != NULL
+            && (memotable_set(c->table, items, items) < 0 || memotable_keep(c->table, items) < 0
+                || memotable_set(c->table, x, y) < 0)) {
+            Py_CLEAR(y);
+        }
+        Py_DECREF(items);
+        return y;
+    }
+    items_copy = deepcopy_object(c, items);
+    if (items_copy == NULL) {
+        note_failure_at(c->st, "_ReduceArgument", 0, items);
+    }
+    else {
+        y = PyObject_CallOneArg((PyObject *)Py_TYPE(x), items_copy);
+        if (y != NULL && memo_set(c, x, y) < 0) {
+            Py_CLEAR(y);
+        }
+        Py_DECREF(items_copy);
+    }
+    Py_DECREF(items);
     return y;
 }
 
@@ -1412,19 +1758,67 @@ deepcopy_registered(DeepCtx *c, PyObject *x, PyObject *copier)
     }
 }
 
-/* Is copier a __deepcopy__ known to return its object untouched (so calling it
-   is unobservable)? Enum members' is. */
+/* Where to find C __deepcopy__ methods that return their object untouched. */
+static const struct { const char *module, *type; } identity_cfunc_homes[3] = {
+    {"decimal", "Decimal"}, {"re", "Pattern"}, {"re", "Match"},
+};
+
+/* Remember the C function behind home[i].__deepcopy__ if its module is loaded. */
+static void
+learn_identity_cfunc(copy_state *st, int i)
+{
+    PyObject *module, *cls, *descr;
+    module = PyDict_GetItemString(PyImport_GetModuleDict(), identity_cfunc_homes[i].module);
+    if (module == NULL) {
+        return;
+    }
+    cls = PyObject_GetAttrString(module, identity_cfunc_homes[i].type);
+    if (cls != NULL && PyType_Check(cls)) {
+        descr = PyDict_GetItemWithError(((PyTypeObject *)cls)->tp_dict, st->s_deepcopy);
+        if (descr != NULL && Py_IS_TYPE(descr, &PyMethodDescr_Type)) {
+            st->identity_cfuncs[i] = ((PyMethodDescrObject *)descr)->d_method->ml_meth;
+        }
+    }
+    Py_XDECREF(cls);
+    PyErr_Clear();
+}
+
+/* Is copier a C __deepcopy__ bound to x that returns x and ignores the memo
+   (Decimal's, re.Pattern's, re.Match's)? */
+static int
+is_identity_cfunc(copy_state *st, PyObject *x, PyObject *copier)
+{
+    PyCFunction meth;
+    if (!PyCFunction_Check(copier) || PyCFunction_GET_SELF(copier) != x) {
+        return 0;
+    }
+    meth = PyCFunction_GET_FUNCTION(copier);
+    for (int i = 0; i < 3; i++) {
+        if (st->identity_cfuncs[i] == NULL) {
+            learn_identity_cfunc(st, i);
+        }
+        if (meth == st->identity_cfuncs[i]) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Is copier a __deepcopy__ known to return its object untouched without looking at
+   the memo (so that not calling it is unobservable)? Enum members', Decimal's, ... */
 static int
 is_identity_hook(copy_state *st, PyObject *x, PyObject *copier)
 {
     PyObject *func;
-    if (!PyMethod_Check(copier) || PyMethod_GET_SELF(copier) != x) {
+    if (!PyMethod_Check(copier)) {
+        return is_identity_cfunc(st, x, copier);
+    }
+    if (PyMethod_GET_SELF(copier) != x) {
         return 0;
     }
     func = PyMethod_GET_FUNCTION(copier);
     if (st->enum_deepcopy == NULL) {
-        PyObject *modules = PyImport_GetModuleDict();
-        PyObject *enum_module = PyDict_GetItemString(modules, "enum");
+        PyObject *enum_module = PyDict_GetItemString(PyImport_GetModuleDict(), "enum");
         PyObject *enum_class, *hook;
         if (enum_module == NULL) {
             return 0;
@@ -1446,6 +1840,34 @@ is_identity_hook(copy_state *st, PyObject *x, PyObject *copier)
     return func == st->enum_deepcopy;
 }
 
+/* Remember that instances of tp are their own deep copy when tp is immutable, has no
+   instance dict and its __deepcopy__ (from the type) is the identity C method hook
+   that was just seen. Never fails. */
+static void
+plan_learn_identity(copy_state *st, PyTypeObject *tp, PyObject *hook)
+{
+    PyObject *descr;
+    TypePlan *plan;
+    if (!(tp->tp_flags & Py_TPFLAGS_IMMUTABLETYPE) || tp->tp_dictoffset != 0
+#if PY_VERSION_HEX >= 0x030B0000
+        || (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
+#endif
+        || tp->tp_getattro != PyObject_GenericGetAttr) {
+        return;
+    }
+    descr = _PyType_Lookup(tp, st->s_deepcopy);
+    if (descr == NULL || !Py_IS_TYPE(descr, &PyMethodDescr_Type)
+        || ((PyMethodDescrObject *)descr)->d_method->ml_meth != PyCFunction_GET_FUNCTION(hook)
+        || !type_tag_valid(tp)) {
+        return;
+    }
+    plan = plan_slot(st, tp);
+    memset(plan, 0, sizeof(*plan));
+    plan->type = tp;
+    plan->tag = tp->tp_version_tag;
+    plan->kind = PLAN_IDENTITY;
+}
+
 /* deepcopy's path for types outside its dispatch: registrations, classes,
    __deepcopy__, then reduce. New reference or NULL with exception set. */
 static PyObject *
@@ -1454,9 +1876,9 @@ deepcopy_other(DeepCtx *c, PyObject *x)
     copy_state *st = c->st;
     PyTypeObject *tp = Py_TYPE(x);
     PyObject *copier, *rv, *y;
-    const TypePlan *plan;
+    TypePlan *plan;
     int known = 0;
-    copier = PyDict_GetItemWithError(st->stdlib_deep_dispatch, (PyObject *)tp);
+    copier = registry_lookup(st->stdlib_deep_dispatch, st->deep_registry_version, tp);
     if (copier != NULL) {
         return deepcopy_registered(c, x, copier);
     }
@@ -1466,10 +1888,22 @@ deepcopy_other(DeepCtx *c, PyObject *x)
     if (PyType_Check(x)) {
         return Py_NewRef(x);
     }
-    plan = c->table != NULL ? plan_find(st, tp, &known) : NULL;
-    if (plan != NULL) {
+    if (tp == &PySet_Type || tp == &PyFrozenSet_Type) {
+        /* no instance attributes, no __deepcopy__: registered reductors aside, the
+           stdlib reduces them with set.__reduce__ */
         PyObject *reductor = PyDict_GetItemWithError(st->dispatch_table, (PyObject *)tp);
-        if (reductor == NULL && !PyErr_Occurred()) {
+        if (reductor == NULL) {
+            return PyErr_Occurred() ? NULL : deepcopy_set(c, x);
+        }
+    }
+    plan = plan_find(st, tp, &known);
+    if (plan != NULL && plan->kind == PLAN_IDENTITY) {
+        return Py_NewRef(x);
+    }
+    if (plan != NULL && c->table != NULL) {
+        PyObject *reductor = plan_reductor(st, plan);
+        int still = plan->type == tp && plan->tag == tp->tp_version_tag;
+        if (reductor == NULL && !PyErr_Occurred() && still) {
             y = deepcopy_by_plan(c, plan, x);
             if (y != NULL || PyErr_Occurred()) {
                 return y;
@@ -1479,12 +1913,16 @@ deepcopy_other(DeepCtx *c, PyObject *x)
             return NULL;
         }
     }
+    memo_settle(c);  /* hooks and reductors run from here on */
     if (lookup_not_none(x, st->s_deepcopy, &copier) < 0) {
         return NULL;
     }
     if (copier != NULL) {
         PyObject *memo;
         if (is_identity_hook(st, x, copier)) {
+            if (!known && PyCFunction_Check(copier)) {
+                plan_learn_identity(st, tp, copier);
+            }
             Py_DECREF(copier);
             return Py_NewRef(x);
         }
@@ -1515,30 +1953,46 @@ deepcopy_other(DeepCtx *c, PyObject *x)
     return y;
 }
 
-/* deepcopy(x, memo) for one object: new reference, or NULL with exception set. The
-   dispatcher: memo first, then by exact type. */
+/* With a private memo, the deep copy of a list or dict of atoms only (new reference),
+   NULL with exception set, or NULL without one when x has other parts. Atoms copy to
+   themselves and no Python code can run, so one slice or dict.copy does it: same
+   items, same order. The original is memoised and kept alive at once. */
 static PyObject *
-deepcopy_object(DeepCtx *c, PyObject *x)
+deepcopy_leaf(DeepCtx *c, PyObject *x, PyTypeObject *tp)
+{
+    PyObject *y;
+    if (tp == &PyList_Type) {
+        if (!list_is_leaf(x)) {
+            return NULL;
+        }
+        y = PyList_GetSlice(x, 0, PyList_GET_SIZE(x));
+    }
+    else {
+        if (!dict_is_leaf(x)) {
+            return NULL;
+        }
+        y = PyDict_Copy(x);
+    }
+    if (y != NULL && (memotable_set(c->table, x, y) < 0 || memotable_keep(c->table, x) < 0)) {
+        Py_CLEAR(y);
+    }
+    if (y != NULL) {
+        memotable_untrack(c->table, c->table->used - 1);
+    }
+    return y;
+}
+
+/* deepcopy(x, memo) for an object known not to be in the memo: new reference, or NULL
+   with exception set. The dispatcher proper: by exact type, then memoise. */
+static PyObject *
+deepcopy_fresh(DeepCtx *c, PyObject *x)
 {
     PyTypeObject *tp = Py_TYPE(x);
     PyObject *y;
-    if (c->table != NULL) {
-        /* a private memo only holds originals whose copy differs: never an atom */
-        if (is_deep_atomic(tp)) {
-            return Py_NewRef(x);
-        }
-        y = memotable_get(c->table, x);
-        if (y != NULL) {
-            return Py_NewRef(y);
-        }
-    }
-    else {
-        int r = memo_lookup(c, x, &y);
-        if (r != 0) {
-            return r > 0 ? y : NULL;
-        }
-        if (is_deep_atomic(tp)) {
-            return Py_NewRef(x);
+    if (c->table != NULL && (tp == &PyList_Type || tp == &PyDict_Type)) {
+        y = deepcopy_leaf(c, x, tp);
+        if (y != NULL || PyErr_Occurred()) {
+            return y;
         }
     }
     if (Py_EnterRecursiveCall(" while deep-copying an object")) {
@@ -1560,10 +2014,56 @@ deepcopy_object(DeepCtx *c, PyObject *x)
         y = deepcopy_other(c, x);
     }
     Py_LeaveRecursiveCall();
-    if (y != NULL && y != x && memo_remember(c, x, y) < 0) {
+    if (y == NULL || y == x) {
+        return y;
+    }
+    /* a private memo already maps x to y unless x is a tuple or method (lists and
+       dicts memoise first; reconstruct, plans and sets right after construction) */
+    if (c->table != NULL && tp != &PyTuple_Type && tp != &PyMethod_Type
+        ? memo_keep_alive(c, x) < 0 : memo_remember(c, x, y) < 0) {
         Py_CLEAR(y);
     }
+    else if (tp == &PyTuple_Type && c->table != NULL
+             && memoentry_key(&c->table->entries[c->table->used - 1]) == x) {
+        memotable_untrack(c->table, c->table->used - 1);
+    }
     return y;
+}
+
+/* deepcopy(x, memo) for one object: new reference, or NULL with exception set. The
+   memo first (a private memo never holds an atom: atoms are their own copy). */
+static PyObject *
+deepcopy_object(DeepCtx *c, PyObject *x)
+{
+    PyTypeObject *tp = Py_TYPE(x);
+    PyObject *y;
+    if (c->table != NULL) {
+        if (tp != &PyDict_Type && tp != &PyList_Type && is_deep_atomic(tp)) {
+            return Py_NewRef(x);
+        }
+        y = memotable_get(c->table, x);
+        if (y == x && tp == &PyList_Type) {
+            /* a set's temporary list, reached again: its copy is due now */
+            y = PyList_GetSlice(x, 0, PyList_GET_SIZE(x));
+            if (y != NULL && memotable_set(c->table, x, y) < 0) {
+                Py_CLEAR(y);
+            }
+            return y;
+        }
+        if (y != NULL) {
+            return Py_NewRef(y);
+        }
+    }
+    else {
+        int r = memo_lookup(c, x, &y);
+        if (r != 0) {
+            return r > 0 ? y : NULL;
+        }
+        if (is_deep_atomic(tp)) {
+            return Py_NewRef(x);
+        }
+    }
+    return deepcopy_fresh(c, x);
 }
 
 /* ======================================================================== */
@@ -1699,8 +2199,9 @@ copy_other(copy_state *st, PyObject *x)
 {
     PyTypeObject *tp = Py_TYPE(x);
     PyObject *copier, *rv, *y;
-    int truth;
-    copier = PyDict_GetItemWithError(st->stdlib_copy_dispatch, (PyObject *)tp);
+    TypePlan *plan;
+    int truth, known = 0;
+    copier = registry_lookup(st->stdlib_copy_dispatch, st->copy_registry_version, tp);
     if (copier != NULL) {
         Py_INCREF(copier);
         truth = PyObject_IsTrue(copier);
@@ -1715,6 +2216,21 @@ copy_other(copy_state *st, PyObject *x)
     }
     if (PyType_Check(x)) {
         return Py_NewRef(x);
+    }
+    plan = plan_find(st, tp, &known);
+    if (plan != NULL && plan->kind == PLAN_REDUCE && plan->shallow_ok
+        && (plan->nslots == 0 || tp->tp_setattro == PyObject_GenericSetAttr)) {
+        PyObject *reductor = plan_reductor(st, plan);
+        int still = plan->type == tp && plan->tag == tp->tp_version_tag;
+        if (reductor == NULL && !PyErr_Occurred() && still) {
+            y = copy_by_plan(st, plan, x);
+            if (y != NULL || PyErr_Occurred()) {
+                return y;
+            }
+        }
+        else if (reductor == NULL) {
+            return NULL;
+        }
     }
     if (lookup_not_none((PyObject *)tp, st->s_copy, &copier) < 0) {
         return NULL;
@@ -1731,6 +2247,9 @@ copy_other(copy_state *st, PyObject *x)
     if (PyUnicode_Check(rv)) {
         Py_DECREF(rv);
         return Py_NewRef(x);
+    }
+    if (!known) {
+        plan_learn(st, x, rv);
     }
     y = reconstruct(NULL, st, x, rv);
     Py_DECREF(rv);
@@ -1786,6 +2305,28 @@ take_attr(PyObject **field, PyObject *module, const char *name)
 {
     *field = PyObject_GetAttrString(module, name);
     return *field == NULL ? -1 : 0;
+}
+
+/* The version of a copy module registry if it only holds types that copy (deep) or
+   deepcopy handle before consulting it, else 0 (always look it up). */
+static uint64_t
+registry_snapshot(PyObject *registry, int deep)
+{
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(registry, &pos, &key, &value)) {
+        PyTypeObject *tp = (PyTypeObject *)key;
+        int handled = PyType_Check(key)
+                      && (deep ? is_deep_atomic(tp) || tp == &PyList_Type || tp == &PyDict_Type
+                                     || tp == &PyTuple_Type || tp == &PyMethod_Type
+                               : is_shallow_immutable(tp) || tp == &PyList_Type
+                                     || tp == &PyDict_Type || tp == &PySet_Type
+                                     || tp == &PyByteArray_Type);
+        if (!handled) {
+            return 0;
+        }
+    }
+    return dict_version(registry);
 }
 
 /* The getter behind `__dict__` on an ordinary class, read from a throwaway class. */
@@ -1860,6 +2401,8 @@ copykit_exec(PyObject *module)
         PyErr_SetString(PyExc_ImportError, "copykit._ccopy: unexpected copy module layout");
         goto done;
     }
+    st->deep_registry_version = registry_snapshot(st->stdlib_deep_dispatch, 1);
+    st->copy_registry_version = registry_snapshot(st->stdlib_copy_dispatch, 0);
     st->object_reduce_ex = _PyType_Lookup(&PyBaseObject_Type, st->s_reduce_ex);
     st->object_reduce = _PyType_Lookup(&PyBaseObject_Type, st->s_reduce);
     st->object_getstate = _PyType_Lookup(&PyBaseObject_Type, st->s_getstate);

@@ -19,16 +19,31 @@
 #include <string.h>
 
 #define MEMO_SMALL_ENTRIES 32
-#define MEMO_SMALL_INDEX 64 /* power of two, at least twice MEMO_SMALL_ENTRIES */
+#define MEMO_SMALL_INDEX 64 /* 2**6, at least twice MEMO_SMALL_ENTRIES */
+
+/* The low bit of an entry's key marks a value this table took off the garbage
+   collector's lists (see memotable_untrack): a copy under construction that no Python
+   code can reach need not be traversed by every collection the copy triggers. Only
+   lists, tuples and plain instances are untracked: a dict copied or merged from an
+   untracked dict would stay untracked itself (dict.copy and dict.update clone the
+   source's tracking), hiding its cycles from the collector for good. */
+#define MEMO_UNTRACKED ((uintptr_t)1)
 
 typedef struct {
-    PyObject *key;   /* the original (borrowed) */
+    uintptr_t key;   /* the original's address (borrowed), low bit MEMO_UNTRACKED */
     PyObject *value; /* its copy (strong) */
 } MemoEntry;
+
+static inline PyObject *
+memoentry_key(const MemoEntry *entry)
+{
+    return (PyObject *)(entry->key & ~MEMO_UNTRACKED);
+}
 
 typedef struct {
     uint32_t *index;      /* slot -> entry position + 1; 0 marks an empty slot */
     size_t mask;          /* number of slots - 1 */
+    unsigned int shift;   /* 64 - log2(number of slots) */
     MemoEntry *entries;   /* in insertion order */
     Py_ssize_t used;
     Py_ssize_t capacity;
@@ -36,27 +51,28 @@ typedef struct {
     Py_ssize_t nkeep;
     Py_ssize_t keepcap;
     Py_ssize_t keep_pos;  /* entries present when the first original was kept, or -1 */
+    Py_ssize_t settled;   /* entries below this were tracked again and stay tracked */
     uint32_t small_index[MEMO_SMALL_INDEX];
     MemoEntry small_entries[MEMO_SMALL_ENTRIES];
     PyObject *small_keep[MEMO_SMALL_ENTRIES];
 } MemoTable;
 
-/* Slot of an address: Fibonacci hashing of the pointer without its alignment bits. */
+/* Slot of an address: Fibonacci hashing, keeping the well-mixed high bits. */
 static inline size_t
 memotable_slot(const MemoTable *t, const PyObject *key)
 {
-    uint64_t h = (uint64_t)(uintptr_t)key >> 4;
-    h *= UINT64_C(0x9E3779B97F4A7C15);
-    return (size_t)(h ^ (h >> 29)) & t->mask;
+    uint64_t h = (uint64_t)(uintptr_t)key * UINT64_C(0x9E3779B97F4A7C15);
+    return (size_t)(h >> t->shift);
 }
 
-/* Prepare an empty table using its inline storage; cannot fail. */
+/* Prepare an empty table using its inline storage; cannot fail. The inline index is
+   zeroed by the first insertion (most deep copies of atoms never insert). */
 static inline void
 memotable_init(MemoTable *t)
 {
-    memset(t->small_index, 0, sizeof(t->small_index));
     t->index = t->small_index;
     t->mask = MEMO_SMALL_INDEX - 1;
+    t->shift = 64 - 6;
     t->entries = t->small_entries;
     t->used = 0;
     t->capacity = MEMO_SMALL_ENTRIES;
@@ -64,19 +80,24 @@ memotable_init(MemoTable *t)
     t->nkeep = 0;
     t->keepcap = MEMO_SMALL_ENTRIES;
     t->keep_pos = -1;
+    t->settled = 0;
 }
 
 /* The copy remembered for key (borrowed), or NULL; never sets an exception. */
 static inline PyObject *
 memotable_get(const MemoTable *t, const PyObject *key)
 {
-    size_t i = memotable_slot(t, key);
+    size_t i;
+    if (t->used == 0) {
+        return NULL;
+    }
+    i = memotable_slot(t, key);
     for (;;) {
         uint32_t pos = t->index[i];
         if (pos == 0) {
             return NULL;
         }
-        if (t->entries[pos - 1].key == key) {
+        if (memoentry_key(&t->entries[pos - 1]) == key) {
             return t->entries[pos - 1].value;
         }
         i = (i + 1) & t->mask;
@@ -120,8 +141,9 @@ memotable_grow(MemoTable *t)
     }
     t->index = index;
     t->mask = nslots - 1;
+    t->shift--;
     for (Py_ssize_t e = 0; e < t->used; e++) {
-        size_t i = memotable_slot(t, t->entries[e].key);
+        size_t i = memotable_slot(t, memoentry_key(&t->entries[e]));
         while (t->index[i] != 0) {
             i = (i + 1) & t->mask;
         }
@@ -130,19 +152,95 @@ memotable_grow(MemoTable *t)
     return 0;
 }
 
+/* Give an untracked value back to the garbage collector and clear the mark. */
+static inline void
+memotable_retrack(MemoEntry *entry)
+{
+    if (entry->key & MEMO_UNTRACKED) {
+        entry->key &= ~MEMO_UNTRACKED;
+        if (!PyObject_GC_IsTracked(entry->value)) {
+            PyObject_GC_Track(entry->value);
+        }
+    }
+}
+
+/* Untrack the value of entry position e if the collector tracks it; it is tracked
+   again before any code but ours can reach it (memotable_settle), and when the table
+   is cleared. */
+static inline void
+memotable_untrack(MemoTable *t, Py_ssize_t e)
+{
+    MemoEntry *entry = &t->entries[e];
+    if (e >= t->settled && !(entry->key & MEMO_UNTRACKED)
+        && PyObject_GC_IsTracked(entry->value)) {
+        PyObject_GC_UnTrack(entry->value);
+        entry->key |= MEMO_UNTRACKED;
+    }
+}
+
+/* Track again every value the table untracked. */
+static void
+memotable_retrack_all(MemoTable *t)
+{
+    for (Py_ssize_t e = 0; e < t->used; e++) {
+        memotable_retrack(&t->entries[e]);
+    }
+    t->settled = t->used;
+}
+
+/* Before foreign code runs: track again what was untracked since the last time, and
+   untrack nothing memoised so far from now on (amortised linear). */
+static inline void
+memotable_settle(MemoTable *t)
+{
+    for (Py_ssize_t e = t->settled; e < t->used; e++) {
+        memotable_retrack(&t->entries[e]);
+    }
+    t->settled = t->used;
+}
+
+/* Track again the value memoised for key, if the table untracked it. */
+static void
+memotable_retrack_key(MemoTable *t, const PyObject *key)
+{
+    size_t i;
+    if (t->used == 0) {
+        return;
+    }
+    i = memotable_slot(t, key);
+    for (;;) {
+        uint32_t pos = t->index[i];
+        if (pos == 0) {
+            return;
+        }
+        if (memoentry_key(&t->entries[pos - 1]) == key) {
+            memotable_retrack(&t->entries[pos - 1]);
+            return;
+        }
+        i = (i + 1) & t->mask;
+    }
+}
+
 /* memo[key] = value (value is not stolen); 0, or -1 with MemoryError set.
    An existing key keeps its place in the order, as in a dict. */
 static inline int
 memotable_set(MemoTable *t, PyObject *key, PyObject *value)
 {
-    size_t i = memotable_slot(t, key);
+    size_t i;
+    if (t->used == 0 && t->index == t->small_index) {
+        memset(t->small_index, 0, sizeof(t->small_index));
+    }
+    i = memotable_slot(t, key);
     for (;;) {
         uint32_t pos = t->index[i];
         if (pos == 0) {
             break;
         }
-        if (t->entries[pos - 1].key == key) {
+        if (memoentry_key(&t->entries[pos - 1]) == key) {
             PyObject *old = t->entries[pos - 1].value;
+            if (old != value) {
+                memotable_retrack(&t->entries[pos - 1]);
+            }
             t->entries[pos - 1].value = Py_NewRef(value);
             Py_DECREF(old);
             return 0;
@@ -158,7 +256,7 @@ memotable_set(MemoTable *t, PyObject *key, PyObject *value)
             i = (i + 1) & t->mask;
         }
     }
-    t->entries[t->used].key = key;
+    t->entries[t->used].key = (uintptr_t)key;
     t->entries[t->used].value = Py_NewRef(value);
     t->used++;
     t->index[i] = (uint32_t)t->used;
@@ -196,9 +294,10 @@ memotable_keep(MemoTable *t, PyObject *original)
 }
 
 /* Release every reference and heap block; the table is empty and reusable after. */
-static void
+static inline void
 memotable_clear(MemoTable *t)
 {
+    memotable_retrack_all(t);
     for (Py_ssize_t e = 0; e < t->used; e++) {
         Py_DECREF(t->entries[e].value);
     }
@@ -242,10 +341,12 @@ done:
 }
 
 /* A new dict with exactly the contents and order the stdlib memo would have, or NULL
-   with an exception set. The table is left untouched (the caller clears it). */
+   with an exception set. Every value is tracked again first: Python code may now
+   reach it. The table keeps its references (the caller clears it). */
 static PyObject *
-memotable_to_dict(const MemoTable *t)
+memotable_to_dict(MemoTable *t)
 {
+    memotable_retrack_all(t);
     PyObject *dict = PyDict_New();
     if (dict == NULL) {
         return NULL;
@@ -259,7 +360,18 @@ memotable_to_dict(const MemoTable *t)
         if (e == t->used) {
             break;
         }
-        key = PyLong_FromVoidPtr(t->entries[e].key);
+        if (t->entries[e].value == memoentry_key(&t->entries[e])
+            && PyList_CheckExact(t->entries[e].value)) {
+            /* a list mapped to itself stands for a copy not made yet (see deepcopy_set) */
+            PyObject *list = t->entries[e].value;
+            PyObject *copy = PyList_GetSlice(list, 0, PyList_GET_SIZE(list));
+            if (copy == NULL) {
+                goto error;
+            }
+            t->entries[e].value = copy;
+            Py_DECREF(list);
+        }
+        key = PyLong_FromVoidPtr(memoentry_key(&t->entries[e]));
         if (key == NULL) {
             goto error;
         }
