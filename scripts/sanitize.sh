@@ -14,7 +14,8 @@
 #   exit, so LeakSanitizer would report CPython's own allocations; leaks are measured by
 #   tests/test_leaks.py and tests/test_nomemory.py instead. UBSan halts on the first report.
 #   Runs: CPython's own test_copy.py against the C module, the allocation-failure sweep,
-#   then the hardening tests (C parameters; children inherit the preload).
+#   the hardening tests and the semantic suites (C parameters; children inherit the
+#   preload).
 # valgrind: the -O0 -g build under memcheck (PYTHONMALLOC=malloc) over CPython's test_copy.py
 #   and the hostile scenarios, failing on any memcheck error with a frame in copykit's C
 #   (leak checking off, as above).
@@ -62,10 +63,30 @@ run_asan() {
     PYTHONPATH=src "$python" scripts/nomemory_sweep.py --impl copykit._ccopy >/dev/null ||
         status=1
     echo "sanitize[asan]: hardening tests"
-    # Not the RSS check: ASan's quarantine holds freed memory on purpose.
-    "$python" -m pytest -q -p no:cacheprovider -k "not python and not resident_memory" \
+    # Not the RSS check (ASan's quarantine holds freed memory on purpose), nor the other
+    # interpreters (only this one has the sanitized build).
+    local skip="not python and not resident_memory and not every_interpreter"
+    "$python" -m pytest -q -p no:cacheprovider -k "$skip" \
         tests/test_hostile.py tests/test_fuzz_hostile.py tests/test_leaks.py \
         tests/test_threads.py || status=1
+    echo "sanitize[asan]: the semantic suites (C parameters)"
+    local suites=()
+    for suite in tests/test_copy_semantics.py tests/test_deepcopy_semantics.py \
+        tests/test_memo.py tests/test_reduce.py tests/test_c_core.py tests/test_properties.py \
+        tests/test_replace.py tests/test_sharing.py; do
+        [[ -f "$suite" ]] && suites+=("$suite")
+    done
+    # Functional failures here belong to the semantic suites' own report; this run judges
+    # memory safety: a sanitizer report, or pytest killed by a signal.
+    local code=0
+    "$python" -m pytest -q -p no:cacheprovider -k "not python" "${suites[@]}" 2>&1 |
+        tee "$scratch/semantic.log" || code=${PIPESTATUS[0]}
+    if grep -q "ERROR: AddressSanitizer\|runtime error:" "$scratch/semantic.log" ||
+        [[ $code -gt 1 ]]; then
+        status=1
+    elif [[ $code -eq 1 ]]; then
+        echo "sanitize[asan]: semantic suites have functional failures (no sanitizer report)"
+    fi
     unset LD_PRELOAD
 }
 
