@@ -17,7 +17,8 @@
 #   the hardening tests and the semantic suites (C parameters; children inherit the
 #   preload).
 # valgrind: the -O0 -g build under memcheck (PYTHONMALLOC=malloc) over CPython's test_copy.py
-#   and the hostile scenarios, failing on any memcheck error with a frame in copykit's C
+#   the hostile scenarios and the allocation-failure sweep, failing on any memcheck error
+#   with a frame in copykit's C
 #   (leak checking off, as above).
 set -euo pipefail
 
@@ -104,6 +105,10 @@ run_valgrind() {
     echo "sanitize[valgrind]: hostile scenarios"
     PYTHONMALLOC=malloc PYTHONPATH=src:tests "${memcheck[@]}" \
         "$python" tests/hardening_scenarios.py copykit._ccopy >/dev/null || status=1
+    echo "sanitize[valgrind]: allocation-failure sweep (error paths)"
+    PYTHONMALLOC=malloc PYTHONPATH=src "${memcheck[@]}" \
+        "$python" scripts/nomemory_sweep.py --impl copykit._ccopy --rounds 2 >/dev/null ||
+        status=1
     local ours total
     ours="$(cat "$scratch"/memcheck.*.log | awk -v RS='==[0-9]+== \n' '/_ccopy\.c|_memotable\.h/' |
         grep -c 'ERROR\|uninitialised\|Invalid\|invalid' || true)"
