@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy as stdlib_copy
 import copyreg
+import gc
 import importlib
 import sys
 from collections.abc import Callable, Iterator
@@ -912,6 +913,56 @@ def hook_returns_the_original(module: ModuleType, log: Log) -> tuple[object, obj
 def hook_returns_none(module: ModuleType, log: Log) -> tuple[object, object]:
     one = ReturnsNone()
     return deep(module, [one, one, {"k": one}])
+
+
+# --- the garbage collector looking at copies under construction --------------------------
+
+
+def touch_everything_the_collector_sees(memo: Any) -> None:
+    """Walk every container gc knows: a half-built copy must be valid if it is visible."""
+    gc.collect()
+    touched = 0
+    for obj in gc.get_objects():
+        if type(obj) in (list, tuple):
+            touched += sum(1 for _ in obj)
+        elif type(obj) is dict:
+            touched += sum(1 for _ in obj.items())
+    note(("gc walked", touched > 0))
+
+
+@scenario
+def hook_walks_gc_objects_mid_list(module: ModuleType, log: Log) -> tuple[object, object]:
+    shared = [1, {"k": (2, [3])}]
+    items: list[object] = [[0] * 5, shared, (shared, [4])]
+    items.append(Hooked("h", log, touch_everything_the_collector_sees))
+    items.extend([[5, 6], {"z": shared}, items])
+    return deep(module, {"outer": items, "tuple": ([7], Hooked("g", log))})
+
+
+@scenario
+def hook_walks_gc_objects_mid_reduce(module: ModuleType, log: Log) -> tuple[object, object]:
+    hooked = Hooked("h", log, touch_everything_the_collector_sees)
+    return deep(
+        module,
+        [Reducing(log, lambda: (GrowingList, (), {"a": [1]}, iter([[2], hooked, (3, [4])])))],
+    )
+
+
+class CycleMaker:
+    """Its ``__deepcopy__`` leaves a garbage cycle behind and collects it at once."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> object:
+        cycle: list[object] = []
+        cycle.append(cycle)
+        del cycle
+        note(("collected", gc.collect() > 0))
+        return "collected"
+
+
+@scenario
+def hook_collects_garbage_cycles(module: ModuleType, log: Log) -> tuple[object, object]:
+    shared = [1]
+    return deep(module, [shared, {"a": CycleMaker(), "b": (shared, [2])}, CycleMaker(), shared])
 
 
 # --- malformed __reduce_ex__ results, for copy and deepcopy -------------------------------
