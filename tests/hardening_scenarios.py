@@ -874,6 +874,10 @@ class LoggingMemo(dict):  # type: ignore[type-arg]
         note("memo[...] =")
         super().__setitem__(key, value)
 
+    def __getitem__(self, key: Any) -> Any:
+        note("memo[...]")
+        return super().__getitem__(key)
+
 
 @scenario
 def memo_is_a_dict_subclass(module: ModuleType, log: Log) -> tuple[object, object]:
