@@ -225,3 +225,14 @@ def test_preseeded_atom_inside_is_replaced(impl: ModuleType, place: Any) -> None
     seeded = {id(atom): "seeded atom"}
     expected, _ = run_both(impl, deepcopy_with_memo(original, seeded), original)
     assert expected.error is None
+
+
+def test_third_positional_argument_does_not_bypass_the_memo(impl: ModuleType) -> None:
+    """stdlib's third parameter is only its private "missing" marker: any value is inert."""
+    original = [1]
+
+    def run(module: Any) -> object:
+        return module.deepcopy(original, {id(original): "seeded"}, object())
+
+    expected, _ = run_both(impl, run, original)
+    assert expected.result == "seeded"

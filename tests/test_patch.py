@@ -208,6 +208,15 @@ def test_patched_deepcopy_uses_the_memo_passed_in() -> None:
     assert copy.deepcopy(original, {id(original): stand_in}) is stand_in
 
 
+def test_patched_deepcopy_passes_an_explicit_nil_on() -> None:
+    # The stdlib treats a memo entry equal to _nil as missing, so it copies again.
+    original: list[object] = [1]
+    marker: list[object] = ["not in the memo"]
+    patch.enable()
+    copied = copy.deepcopy(original, {id(original): marker}, marker)
+    assert copied == [1] and copied is not original
+
+
 def test_patched_deepcopy_result_equals_stdlib_result() -> None:
     expected = copy.deepcopy(nested_structure())
     patch.enable()

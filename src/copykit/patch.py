@@ -49,7 +49,8 @@ _original_code: dict[FunctionType, CodeType] = {}
 
 # The templates' code objects become the trampolines: the string constant is swapped for
 # the implementation namespace. Parameter names must match copy.py's; the local after them
-# does not show in the signature.
+# does not show in the signature. ``_nil`` is passed on: copykit gives it the stdlib's
+# meaning (the "not in the memo" marker), and the default is the stdlib function's own.
 def _copy_template(x: Any) -> Any:
     implementation: Any = "copykit.patch: implementation"
     return implementation.copy(x)
@@ -57,7 +58,7 @@ def _copy_template(x: Any) -> Any:
 
 def _deepcopy_template(x: Any, memo: Any = None, _nil: Any = None) -> Any:
     implementation: Any = "copykit.patch: implementation"
-    return implementation.deepcopy(x, memo)
+    return implementation.deepcopy(x, memo, _nil)
 
 
 def enable() -> None:
