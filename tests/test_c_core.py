@@ -337,6 +337,43 @@ def test_planned_shallow_copy_matches_stdlib(ccopy: ModuleType, make: Any) -> No
     assert len(originals) == 4
 
 
+@pytest.mark.parametrize("operation", ["copy", "deepcopy"])
+def test_c_types_reduced_directly_match_stdlib(ccopy: ModuleType, operation: str) -> None:
+    import datetime
+
+    zone = datetime.timezone(datetime.timedelta(hours=2), "X")
+    original = [
+        datetime.datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=zone),
+        datetime.date(2024, 1, 2),
+        datetime.timedelta(days=3, seconds=4),
+        datetime.time(1, 2, tzinfo=datetime.timezone.utc),
+        collections.defaultdict(list, {"a": [1]}),
+        collections.deque([1, [2]]),
+        zone,
+    ] * 3
+
+    def each(module: Any) -> object:
+        return [getattr(module, operation)(part) for part in original]
+
+    run_both(ccopy, lambda module: getattr(module, operation)(original), original)
+    run_both(ccopy, each, original)
+    assert len(original) == 21
+
+
+def test_reductor_registered_for_a_c_type_after_copies_is_used(ccopy: ModuleType) -> None:
+    import datetime
+
+    days = [datetime.date(2024, 1, day) for day in range(1, 4)]
+    ccopy.deepcopy(days)
+    copy_registry = sys.modules["copyreg"].dispatch_table
+    copy_registry[datetime.date] = lambda obj: (str, ("registered",))
+    try:
+        assert ccopy.deepcopy(days[0]) == "registered"
+        assert ccopy.copy(days[0]) == "registered"
+    finally:
+        del copy_registry[datetime.date]
+
+
 # --- hooks known to return their object -----------------------------------------------------
 
 

@@ -45,6 +45,7 @@
 #define PLAN_GENERAL 0   /* known: always take the general path */
 #define PLAN_REDUCE 1    /* plain instance: reduce and reconstruct done in C */
 #define PLAN_IDENTITY 2  /* immutable type whose C __deepcopy__ returns the object */
+#define PLAN_CREDUCE 3   /* immutable C type reduced by its own C __reduce(_ex)__ */
 
 /* How plain instances of one type are reduced, learnt once and trusted while the
    type's version tag is unchanged (see "Per-type plans"). */
@@ -56,6 +57,9 @@ typedef struct {
     int has_dict;
     int shallow_ok;        /* getattr(cls, "__copy__") finds nothing */
     uint64_t table_version; /* copyreg.dispatch_table version last seen without tp */
+    PyObject *reducer;     /* PLAN_CREDUCE: the type's __reduce_ex__ or __reduce__
+                              method descriptor (borrowed; the type is immutable) */
+    int with_protocol;     /* PLAN_CREDUCE: reducer is __reduce_ex__ (called with 4) */
     PyObject *slotnames;   /* borrowed from the type's __dict__; checked on use */
     Py_ssize_t nslots;
     PyObject *names[PLAN_MAX_SLOTS];     /* borrowed: the list's items when learnt */
@@ -546,6 +550,15 @@ reduce_object(copy_state *st, PyObject *x, int deep)
     return NULL;
 }
 
+/* The reduce value of x by a PLAN_CREDUCE reducer, or NULL with exception set; the
+   same call getattr(x, "__reduce_ex__")(4) makes, without the bound methods. */
+static PyObject *
+reduce_by_plan(copy_state *st, PyObject *reducer, int with_protocol, PyObject *x)
+{
+    PyObject *args[2] = {x, st->four};
+    return PyObject_Vectorcall(reducer, args, with_protocol ? 2 : 1, NULL);
+}
+
 /* Hand a reduce value of unusual shape to the pure twin's _reconstruct, called with
    `*rv` by the interpreter so every message is the stdlib's. New reference or NULL. */
 static PyObject *
@@ -627,6 +640,9 @@ call_constructor(copy_state *st, PyObject *func, PyObject *args)
         return PyObject_Call(func, args, NULL);
     }
     cls = PyTuple_GET_ITEM(args, 0);
+    if (n == 1 && newobj_is_object_new(st, cls)) {
+        return ((PyTypeObject *)cls)->tp_new((PyTypeObject *)cls, st->empty_tuple, NULL);
+    }
     rest = PyTuple_GetSlice(args, 1, n);
     if (rest == NULL) {
         return NULL;
@@ -888,7 +904,14 @@ reconstruct(DeepCtx *c, copy_state *st, PyObject *x, PyObject *rv)
     state = n > 2 ? PyTuple_GET_ITEM(rv, 2) : Py_None;
     listiter = n > 3 ? PyTuple_GET_ITEM(rv, 3) : Py_None;
     dictiter = n > 4 ? PyTuple_GET_ITEM(rv, 4) : Py_None;
-    if (c != NULL && PyTuple_GET_SIZE(args) > 0) {
+    if (c != NULL && func == st->copyreg_newobj && PyTuple_GET_SIZE(args) == 1
+        && PyType_Check(PyTuple_GET_ITEM(args, 0)) && c->table != NULL
+        && newobj_is_object_new(st, PyTuple_GET_ITEM(args, 0))) {
+        /* (copyreg.__newobj__, (cls,)): cls is its own copy and the args tuple goes
+           nowhere, so object.__new__(cls) needs no copied tuple */
+        newargs = Py_NewRef(args);
+    }
+    else if (c != NULL && PyTuple_GET_SIZE(args) > 0) {
         newargs = deepcopy_args(c, args);
     }
     else {
@@ -1157,6 +1180,41 @@ plan_matches(copy_state *st, const TypePlan *plan, PyObject *x, PyObject *rv)
     return same;
 }
 
+/* For an immutable C type without instance dicts: the C method that
+   getattr(x, "__reduce_ex__")(4) ends up running (its own __reduce_ex__, or its own
+   __reduce__ through object.__reduce_ex__), so it can be called without binding.
+   1 and plan filled, or 0 (never an exception). */
+static int
+plan_learn_creduce(copy_state *st, PyTypeObject *tp, TypePlan *plan)
+{
+    PyObject *reduce_ex, *reduce;
+    if (!(tp->tp_flags & Py_TPFLAGS_IMMUTABLETYPE) || tp->tp_dictoffset != 0
+#if PY_VERSION_HEX >= 0x030B0000
+        || (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
+#endif
+        || tp->tp_getattro != PyObject_GenericGetAttr || Py_TYPE(tp) != &PyType_Type
+        || _PyType_Lookup(tp, st->s_deepcopy) != NULL) {
+        return 0;
+    }
+    reduce_ex = _PyType_Lookup(tp, st->s_reduce_ex);
+    reduce = _PyType_Lookup(tp, st->s_reduce);
+    if (reduce_ex == st->object_reduce_ex && reduce != NULL && reduce != st->object_reduce
+        && Py_IS_TYPE(reduce, &PyMethodDescr_Type)) {
+        plan->reducer = reduce;
+        plan->with_protocol = 0;
+    }
+    else if (reduce_ex != NULL && reduce_ex != st->object_reduce_ex
+             && Py_IS_TYPE(reduce_ex, &PyMethodDescr_Type)) {
+        plan->reducer = reduce_ex;
+        plan->with_protocol = 1;
+    }
+    else {
+        return 0;
+    }
+    plan->shallow_ok = _PyType_Lookup(tp, st->s_copy) == NULL;
+    return 1;
+}
+
 /* Learn (or refuse) a plan for type(x) from its real reduce value rv. Never fails:
    an unusable type simply gets a negative entry. */
 static void
@@ -1181,10 +1239,15 @@ plan_learn(copy_state *st, PyObject *x, PyObject *rv)
                          || (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
 #endif
         ;
-    candidate.kind = plan_type_is_plain(st, tp) && plan_learn_slots(st, tp, &candidate)
-                     && type_tag_valid(tp) && tp->tp_version_tag == candidate.tag
-                     && plan_matches(st, &candidate, x, rv) == 1
-                     ? PLAN_REDUCE : PLAN_GENERAL;
+    if (plan_learn_creduce(st, tp, &candidate)) {
+        candidate.kind = PLAN_CREDUCE;
+    }
+    else {
+        candidate.kind = plan_type_is_plain(st, tp) && plan_learn_slots(st, tp, &candidate)
+                         && type_tag_valid(tp) && tp->tp_version_tag == candidate.tag
+                         && plan_matches(st, &candidate, x, rv) == 1
+                         ? PLAN_REDUCE : PLAN_GENERAL;
+    }
     PyErr_Clear();
     *plan = candidate;
 }
@@ -1699,7 +1762,8 @@ deepcopy_set(DeepCtx *c, PyObject *x)
         return NULL;
     }
     if (c->table != NULL && list_is_leaf(items)) {
-        y = PyObject_CallOneArg((PyObject *)Py_TYPE(x), items);
+        /* what calling the exact type does (no empty frozenset singleton in 3.10+) */
+        y = PySet_CheckExact(x) ? PySet_New(items) : PyFrozenSet_New(items);
         if (y != NULL
             && (memotable_set(c->table, items, items) < 0 || memotable_keep(c->table, items) < 0
                 || memotable_set(c->table, x, y) < 0)) {
@@ -1900,7 +1964,26 @@ deepcopy_other(DeepCtx *c, PyObject *x)
     if (plan != NULL && plan->kind == PLAN_IDENTITY) {
         return Py_NewRef(x);
     }
-    if (plan != NULL && c->table != NULL) {
+    if (plan != NULL && plan->kind == PLAN_CREDUCE) {
+        PyObject *reducer = plan->reducer;
+        int with_protocol = plan->with_protocol;
+        PyObject *reductor = plan_reductor(st, plan);
+        if (reductor == NULL && !PyErr_Occurred()) {
+            memo_settle(c);  /* the reducer is foreign code */
+            rv = reduce_by_plan(st, reducer, with_protocol, x);
+            if (rv == NULL) {
+                return NULL;
+            }
+            y = PyUnicode_Check(rv) ? Py_NewRef(x) : reconstruct(c, st, x, rv);
+            Py_DECREF(rv);
+            return y;
+        }
+        if (reductor == NULL) {
+            return NULL;
+        }
+        plan = NULL;  /* registered in copyreg.dispatch_table: the general path */
+    }
+    if (plan != NULL && plan->kind == PLAN_REDUCE && c->table != NULL) {
         PyObject *reductor = plan_reductor(st, plan);
         int still = plan->type == tp && plan->tag == tp->tp_version_tag;
         if (reductor == NULL && !PyErr_Occurred() && still) {
@@ -2218,6 +2301,24 @@ copy_other(copy_state *st, PyObject *x)
         return Py_NewRef(x);
     }
     plan = plan_find(st, tp, &known);
+    if (plan != NULL && plan->kind == PLAN_CREDUCE && plan->shallow_ok) {
+        PyObject *reducer = plan->reducer;
+        int with_protocol = plan->with_protocol;
+        PyObject *reductor = plan_reductor(st, plan);
+        if (reductor == NULL && !PyErr_Occurred()) {
+            rv = reduce_by_plan(st, reducer, with_protocol, x);
+            if (rv == NULL) {
+                return NULL;
+            }
+            y = PyUnicode_Check(rv) ? Py_NewRef(x) : reconstruct(NULL, st, x, rv);
+            Py_DECREF(rv);
+            return y;
+        }
+        if (reductor == NULL) {
+            return NULL;
+        }
+        plan = NULL;  /* registered in copyreg.dispatch_table: the general path */
+    }
     if (plan != NULL && plan->kind == PLAN_REDUCE && plan->shallow_ok
         && (plan->nslots == 0 || tp->tp_setattro == PyObject_GenericSetAttr)) {
         PyObject *reductor = plan_reductor(st, plan);
