@@ -45,6 +45,19 @@ build() {  # $1: value for COPYKIT_SANITIZE ("" for none)
     }
 }
 
+asan_canary() {  # the setup itself: an overflow in a preloaded-ASan python must be caught
+    printf '%s\n' '#include <stdlib.h>' \
+        'int overflow(void) { char *p = malloc(8); int v = p[8]; free(p); return v; }' \
+        >"$scratch/canary.c"
+    gcc -shared -fPIC -fsanitize=address -o "$scratch/canary.so" "$scratch/canary.c"
+    if "$python" -c "import ctypes, sys; ctypes.CDLL(sys.argv[1]).overflow()" \
+        "$scratch/canary.so" 2>"$scratch/canary.log"; then
+        echo "sanitize[asan]: the canary overflow went unnoticed: ASan is not active" >&2
+        return 1
+    fi
+    grep -q "heap-buffer-overflow" "$scratch/canary.log"
+}
+
 run_asan() {
     local libasan
     libasan="$(gcc -print-file-name=libasan.so)"
@@ -56,6 +69,8 @@ run_asan() {
     export LD_PRELOAD="$libasan" PYTHONMALLOC=malloc COPYKIT_REQUIRE_C=1
     export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1"
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+    asan_canary || return 1
+    echo "sanitize[asan]: canary overflow caught (the setup detects errors)"
     export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"
     cd "$scratch"
     echo "sanitize[asan]: CPython test_copy.py against the C module"
