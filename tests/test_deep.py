@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,7 @@ from hardening_support import (
     IMPLEMENTATION_MODULES,
     TESTS,
     ChildResult,
+    pyenv_interpreters,
     require_importable_in_child,
     run_child,
 )
@@ -27,12 +29,15 @@ INSTANCE_DEPTH = 100_000
 CONTAINER_SHAPES = ("list", "dict", "tuple", "mixed", "frozenset", "set_of_frozenset")
 INSTANCE_SHAPES = ("instance", "hook", "reduce_args", "slots")
 CHILD_TIMEOUT_SECONDS = 180
+INTERPRETERS = pyenv_interpreters()
 
 
-def run_deep(module_name: str, shape: str, depth: int) -> dict[str, object]:
+def run_deep(
+    module_name: str, shape: str, depth: int, interpreter: str = sys.executable
+) -> dict[str, object]:
     """The child's JSON report; fails the test when the child crashed or said nothing."""
     arguments = [str(TESTS / "hardening_deep.py"), module_name, shape, str(depth)]
-    return _report(run_child(arguments, timeout=CHILD_TIMEOUT_SECONDS))
+    return _report(run_child(arguments, CHILD_TIMEOUT_SECONDS, interpreter=interpreter))
 
 
 _WITH_LIMIT = (
@@ -69,10 +74,11 @@ def test_stdlib_raises_recursion_error_at_million_depth() -> None:
 
 @pytest.mark.parametrize("shape", INSTANCE_SHAPES)
 @pytest.mark.parametrize("impl_name", sorted(IMPLEMENTATION_MODULES))
-def test_deep_instance_chain_never_crashes(impl_name: str, shape: str) -> None:
+@pytest.mark.parametrize("interpreter", list(INTERPRETERS.values()), ids=list(INTERPRETERS))
+def test_deep_instance_chain_never_crashes(interpreter: Path, impl_name: str, shape: str) -> None:
     module_name = IMPLEMENTATION_MODULES[impl_name]
-    require_importable_in_child(module_name)
-    report = run_deep(module_name, shape, INSTANCE_DEPTH)
+    require_importable_in_child(module_name, str(interpreter))
+    report = run_deep(module_name, shape, INSTANCE_DEPTH, str(interpreter))
     assert report["outcome"] in ("ok", "RecursionError")
 
 
