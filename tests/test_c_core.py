@@ -592,6 +592,7 @@ class StateUpdater:
 def tracked_shapes() -> list[object]:
     shared = [1]
     return [
+        [[index] for index in range(300)],  # enough memo entries for untracking to start
         shared,
         {"atoms": 1},
         {"nested": [2]},
@@ -640,10 +641,65 @@ def test_cyclic_copies_are_collected(ccopy: ModuleType) -> None:
 # --- deep structures and the C stack ----------------------------------------------------------
 
 
-def test_deep_nesting_raises_recursion_error_not_a_crash(ccopy: ModuleType) -> None:
-    nested: list[object] = []
+def nest(kind: str, depth: int) -> object:
+    """A list, dict or tuple chain ``depth`` containers deep, with a list at the bottom."""
+    nested: object = [1]
+    for level in range(depth):
+        if kind == "list":
+            nested = [nested]
+        elif kind == "dict":
+            nested = {"k": nested}
+        elif kind == "tuple":
+            nested = (nested,)
+        else:
+            nested = [{"k": (nested,)}] if level % 3 == 0 else [nested]
+    return nested
+
+
+def depth_and_leaf(value: object) -> tuple[int, object]:
+    depth = 0
+    while True:
+        if isinstance(value, list) and value != [1]:
+            value = value[0]
+        elif isinstance(value, dict):
+            value = value["k"]
+        elif isinstance(value, tuple):
+            value = value[0]
+        else:
+            return depth, value
+        depth += 1
+
+
+@pytest.mark.parametrize("kind", ["list", "dict", "tuple", "mixed"])
+def test_deep_container_chains_copy_without_recursion(ccopy: ModuleType, kind: str) -> None:
+    original = nest(kind, 200_000)
+    copied = ccopy.deepcopy(original)
+    assert depth_and_leaf(copied) == depth_and_leaf(original)
+
+
+def test_million_deep_list_copies(ccopy: ModuleType) -> None:
+    original = nest("list", 1_000_000)
+    copied = ccopy.deepcopy(original)
+    assert copied is not original and depth_and_leaf(copied)[0] == 1_000_000
+
+
+def test_deep_chain_failure_carries_the_full_path(ccopy: ModuleType) -> None:
+    original: object = [FailingHook()]
+    for _ in range(50):
+        original = {"k": (original,)}
+    from copykit import _pycopy
+
+    with pytest.raises(ValueError) as caught:
+        ccopy.deepcopy(original)
+    with pytest.raises(ValueError) as expected:
+        _pycopy.deepcopy(original)
+    assert getattr(caught.value, "__notes__", None) == getattr(expected.value, "__notes__", None)
+
+
+def test_deep_nesting_through_instances_raises_recursion_error(ccopy: ModuleType) -> None:
+    nested: object = None
     for _ in range(100_000):
-        nested = [nested]
+        nested = Plain(nested)
     with pytest.raises(RecursionError):
         ccopy.deepcopy(nested)
 
@@ -670,7 +726,7 @@ def test_replace_is_the_pure_twins(ccopy: ModuleType) -> None:
     ("call", "message"),
     [
         (lambda module: module.deepcopy(), "missing 1 required positional argument: 'x'"),
-        (lambda module: module.deepcopy(1, {}, 3), "positional arguments but 3 were given"),
+        (lambda module: module.deepcopy(1, {}, 3, 4), "positional arguments but 4 were given"),
         (lambda module: module.deepcopy(1, nope=2), "unexpected keyword argument 'nope'"),
         (lambda module: module.copy(1, 2), "takes 1 positional argument but 2 were given"),
     ],

@@ -7,9 +7,21 @@ import os
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import copykit
 from copykit import _pycopy
+
+# Child interpreters import the very copykit under test, installed or not.
+PACKAGE_ROOT = str(Path(copykit.__file__).resolve().parent.parent)
+
+
+def run_python(*arguments: str, **extra_env: str) -> str:
+    env = {**os.environ, **extra_env, "PYTHONPATH": PACKAGE_ROOT}
+    result = subprocess.run(
+        [sys.executable, *arguments], env=env, capture_output=True, text=True, check=True
+    )
+    return result.stdout
 
 
 def test_error_is_the_stdlib_class() -> None:
@@ -40,15 +52,10 @@ def test_sharing_tools_are_exported() -> None:
 
 def test_purepython_environment_variable_forces_the_twin() -> None:
     code = "import copykit; print(copykit.IMPLEMENTATION, copykit.deepcopy.__module__)"
-    env = {**os.environ, "COPYKIT_PUREPYTHON": "1"}
-    result = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    assert result.stdout.split() == ["python", _pycopy.deepcopy.__module__]
+    output = run_python("-c", code, COPYKIT_PUREPYTHON="1")
+    assert output.split() == ["python", _pycopy.deepcopy.__module__]
 
 
 def test_command_line_lists_every_subcommand() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "copykit", "--help"], capture_output=True, text=True, check=True
-    )
-    assert all(command in result.stdout for command in ("bench", "diagram", "shared"))
+    output = run_python("-m", "copykit", "--help")
+    assert all(command in output for command in ("bench", "diagram", "shared"))

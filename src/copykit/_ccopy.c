@@ -497,6 +497,7 @@ note_failure_at(copy_state *st, const char *kind, Py_ssize_t position, PyObject 
 
 static PyObject *deepcopy_object(DeepCtx *c, PyObject *x);
 static PyObject *deepcopy_fresh(DeepCtx *c, PyObject *x);
+static PyObject *deepcopy_container(DeepCtx *c, PyObject *x);
 
 /* The reduce value of x as copy/deepcopy obtain it (new reference), or NULL with
    copy.Error (no way to reduce) or the reductor's exception set. */
@@ -1533,33 +1534,24 @@ list_append_steal(PyObject *y, PyObject *item)
     return rc;
 }
 
-/* deepcopy of one part of a container (borrowed): atoms inline while the memo is
-   private. A part that only its container references cannot be in a private memo:
-   every original there is held by the keep-alive list, its memo value or the walk. */
-static inline PyObject *
-deepcopy_part(DeepCtx *c, PyObject *item)
-{
-    PyObject *copy;
-    int fresh = 0;
-    if (c->table != NULL) {
-        PyTypeObject *tp = Py_TYPE(item);
-        if (tp != &PyDict_Type && tp != &PyList_Type && is_deep_atomic(tp)) {
-            return Py_NewRef(item);
-        }
-        fresh = Py_REFCNT(item) == 1;
-    }
-    Py_INCREF(item);
-    copy = fresh ? deepcopy_fresh(c, item) : deepcopy_object(c, item);
-    Py_DECREF(item);
-    return copy;
-}
-
 /* Are all items of the list atoms (so its deep copy is a plain slice)? */
 static inline int
 list_is_leaf(PyObject *x)
 {
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(x); i++) {
         if (!is_deep_atomic(Py_TYPE(PyList_GET_ITEM(x, i)))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Are all items of the tuple atoms (so it is its own deep copy)? */
+static inline int
+tuple_is_leaf(PyObject *x)
+{
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(x); i++) {
+        if (!is_deep_atomic(Py_TYPE(PyTuple_GET_ITEM(x, i)))) {
             return 0;
         }
     }
@@ -1580,150 +1572,408 @@ dict_is_leaf(PyObject *x)
     return 1;
 }
 
-/* _deepcopy_list: a new list, memoised before its items are copied. */
-static PyObject *
-deepcopy_list(DeepCtx *c, PyObject *x)
+/* Lists, dicts and tuples nested in each other are walked with an explicit stack of
+   frames, one per container being copied, not with C recursion: nesting depth costs
+   heap, not C stack. Each frame does what _deepcopy_list, _deepcopy_dict or
+   _deepcopy_tuple does for its container; other objects inside are copied by
+   deepcopy_object (which may start a walk of its own, e.g. for an instance's state). */
+
+typedef struct {
+    PyObject *x;            /* the original container (strong) */
+    PyObject *y;            /* its copy so far (strong; a tuple's stays NULL while every
+                               part so far is its own copy) */
+    PyTypeObject *tp;       /* list, dict or tuple */
+    PyObject *child;        /* the part being copied (strong), for the path note */
+    Py_ssize_t i;           /* list/tuple: index of the next part; dict: iteration pos */
+    Py_ssize_t used;        /* dict: size when iteration began (the iterator's check) */
+    Py_ssize_t remaining;   /* dict: items still expected */
+    Py_ssize_t mark;        /* dict: its memo entry; tuple: memo size before its parts */
+    MemoTable *table;       /* the private memo when the frame began, or NULL */
+    PyObject *key, *value;  /* dict: the current item (strong) */
+    PyObject *value_copy;   /* dict: the value's copy while the key is copied (strong) */
+} Frame;
+
+#define FRAMES_INLINE 4  /* keep the C frame small: walks nest through instances */
+
+typedef struct {
+    Frame *frames;
+    Py_ssize_t depth, cap;
+    Frame inline_frames[FRAMES_INLINE];
+} FrameStack;
+
+/* A new zeroed frame on top of the stack, or NULL with MemoryError set. */
+static Frame *
+frames_push(FrameStack *stack)
 {
-    PyObject *y, *copy;
-    y = PyList_New(PyList_GET_SIZE(x));
-    if (y == NULL) {
-        return NULL;
-    }
-    Py_SET_SIZE(y, 0);  /* room for every item, none there yet: hooks see a valid list */
-    if (memo_set(c, x, y) < 0) {
-        Py_DECREF(y);
-        return NULL;
-    }
-    if (c->table != NULL) {
-        memotable_untrack(c->table, c->table->used - 1);
-    }
-    Py_INCREF(x);
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(x); i++) {
-        PyObject *item = PyList_GET_ITEM(x, i);
-        copy = deepcopy_part(c, item);
-        if (copy == NULL) {
-            note_failure_at(c->st, "_Index", Py_SIZE(y), item);
-            goto error;
+    Frame *frame;
+    if (stack->depth == stack->cap) {
+        Py_ssize_t cap = stack->cap * 2;
+        Frame *frames = stack->frames == stack->inline_frames
+                            ? PyMem_Malloc((size_t)cap * sizeof(Frame))
+                            : PyMem_Realloc(stack->frames, (size_t)cap * sizeof(Frame));
+        if (frames == NULL) {
+            PyErr_NoMemory();
+            return NULL;
         }
-        if (list_append_steal(y, copy) < 0) {
-            goto error;
+        if (stack->frames == stack->inline_frames) {
+            memcpy(frames, stack->inline_frames, sizeof(stack->inline_frames));
         }
+        stack->frames = frames;
+        stack->cap = cap;
     }
-    Py_DECREF(x);
-    return y;
-error:
-    Py_DECREF(x);
-    Py_DECREF(y);
-    return NULL;
+    frame = &stack->frames[stack->depth++];
+    memset(frame, 0, sizeof(*frame));
+    return frame;
 }
 
-/* _deepcopy_tuple: the original when no item changed, else a new tuple; a copy made
-   meanwhile through a recursive structure wins. */
-static PyObject *
-deepcopy_tuple(DeepCtx *c, PyObject *x)
+/* Release a frame's references. */
+static void
+frame_release(Frame *f)
 {
-    Py_ssize_t n = PyTuple_GET_SIZE(x), i;
-    PyObject *y = NULL, *copy, *found;
-    Py_ssize_t before = c->table != NULL ? c->table->used : -1;
-    int r;
-    for (i = 0; i < n; i++) {
-        PyObject *item = PyTuple_GET_ITEM(x, i);
-        copy = deepcopy_part(c, item);
-        if (copy == NULL) {
-            note_failure_at(c->st, "_Index", i, item);
-            goto error;
+    Py_CLEAR(f->x);
+    Py_CLEAR(f->y);
+    Py_CLEAR(f->child);
+    Py_CLEAR(f->key);
+    Py_CLEAR(f->value);
+    Py_CLEAR(f->value_copy);
+}
+
+/* Begin copying container x (list and dict memoised first, as the stdlib does).
+   0, or -1 with exception set. */
+static int
+frame_begin(DeepCtx *c, Frame *f, PyObject *x)
+{
+    f->x = Py_NewRef(x);
+    f->tp = Py_TYPE(x);
+    f->table = c->table;
+    if (f->tp == &PyTuple_Type) {
+        f->mark = c->table != NULL ? c->table->used : -1;
+        return 0;
+    }
+    if (f->tp == &PyList_Type) {
+        f->y = PyList_New(PyList_GET_SIZE(x));
+        if (f->y == NULL) {
+            return -1;
         }
-        if (y == NULL && copy != item) {
-            y = PyTuple_New(n);
-            if (y == NULL) {
+        Py_SET_SIZE(f->y, 0);  /* room for every item, none there yet: a valid list */
+    }
+    else {
+        f->used = f->remaining = PyDict_GET_SIZE(x);
+        f->mark = c->table != NULL ? c->table->used : -1;
+        /* room for every item at once (no resizes on the way) */
+        f->y = f->used > 5 ? _PyDict_NewPresized(f->used) : PyDict_New();
+        if (f->y == NULL) {
+            return -1;
+        }
+    }
+    if (memo_set(c, x, f->y) < 0) {
+        return -1;
+    }
+    if (f->tp == &PyList_Type && c->table != NULL) {
+        memotable_untrack(c->table, c->table->used - 1);
+    }
+    return 0;
+}
+
+/* Is this part an atom that a private memo lets go straight into the copy? */
+#define INLINE_ATOM(c, tp) \
+    ((c)->table != NULL && (tp) != &PyList_Type && (tp) != &PyDict_Type \
+     && (tp) != &PyTuple_Type && is_deep_atomic(tp))
+
+/* The next part of the frame's container that needs copying (borrowed) in *part: 1,
+   or 0 when the container is done, -1 with exception set (a dict changed while
+   iterated, or memory). Atoms met on the way go straight into the copy while the memo
+   is private (no lookup can find them, no code can run). */
+static int
+frame_next(DeepCtx *c, Frame *f, PyObject **part)
+{
+    if (f->tp == &PyList_Type) {
+        while (f->i < PyList_GET_SIZE(f->x)) {
+            PyObject *item = PyList_GET_ITEM(f->x, f->i), *copy = item;
+            if (!INLINE_ATOM(c, Py_TYPE(item))) {
+                /* a shared part already copied: the memo's copy, no frame needed */
+                copy = c->table != NULL && Py_REFCNT(item) > 1
+                           ? memotable_get(c->table, item) : NULL;
+                if (copy == NULL || copy == item) {
+                    *part = item;
+                    return 1;
+                }
+            }
+            if (list_append_steal(f->y, Py_NewRef(copy)) < 0) {
+                return -1;
+            }
+            f->i++;
+        }
+        return 0;
+    }
+    if (f->tp == &PyTuple_Type) {
+        while (f->i < PyTuple_GET_SIZE(f->x)) {
+            PyObject *item = PyTuple_GET_ITEM(f->x, f->i);
+            if (!INLINE_ATOM(c, Py_TYPE(item))) {
+                *part = item;
+                return 1;
+            }
+            if (f->y != NULL) {
+                PyTuple_SET_ITEM(f->y, f->i, Py_NewRef(item));
+            }
+            f->i++;
+        }
+        return 0;
+    }
+    if (f->value_copy != NULL) {  /* the value is copied: now the key */
+        *part = f->key;
+        return 1;
+    }
+    for (;;) {
+        PyObject *key, *value;
+        if (PyDict_GET_SIZE(f->x) != f->used) {
+            PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during iteration");
+            return -1;
+        }
+        if (!PyDict_Next(f->x, &f->i, &key, &value)) {
+            return 0;
+        }
+        if (f->remaining-- == 0) {
+            PyErr_SetString(PyExc_RuntimeError, "dictionary keys changed during iteration");
+            return -1;
+        }
+        if (INLINE_ATOM(c, Py_TYPE(value)) && INLINE_ATOM(c, Py_TYPE(key))) {
+            if (PyDict_SetItem(f->y, key, value) < 0) {
+                return -1;
+            }
+            continue;
+        }
+        f->key = Py_NewRef(key);
+        f->value = Py_NewRef(value);
+        if (INLINE_ATOM(c, Py_TYPE(value))) {
+            f->value_copy = Py_NewRef(value);
+            *part = key;
+            return 1;
+        }
+        *part = value;  /* y[deepcopy(key)] = deepcopy(value) evaluates the value first */
+        return 1;
+    }
+}
+
+/* Put the copy of the current part in place (copy stolen); 0, or -1 with exception
+   set (child left set when the failure belongs to that part). */
+static int
+frame_take(Frame *f, PyObject *copy)
+{
+    int rc;
+    if (f->tp == &PyList_Type) {
+        Py_CLEAR(f->child);
+        f->i++;
+        return list_append_steal(f->y, copy);
+    }
+    if (f->tp == &PyTuple_Type) {
+        PyObject *item = PyTuple_GET_ITEM(f->x, f->i);
+        Py_CLEAR(f->child);
+        if (f->y == NULL && copy != item) {
+            Py_ssize_t n = PyTuple_GET_SIZE(f->x);
+            f->y = PyTuple_New(n);
+            if (f->y == NULL) {
                 Py_DECREF(copy);
-                goto error;
+                return -1;
             }
-            for (Py_ssize_t j = 0; j < i; j++) {
-                PyTuple_SET_ITEM(y, j, Py_NewRef(PyTuple_GET_ITEM(x, j)));
+            for (Py_ssize_t j = 0; j < f->i; j++) {
+                PyTuple_SET_ITEM(f->y, j, Py_NewRef(PyTuple_GET_ITEM(f->x, j)));
             }
         }
-        if (y != NULL) {
-            PyTuple_SET_ITEM(y, i, copy);
+        if (f->y != NULL) {
+            PyTuple_SET_ITEM(f->y, f->i, copy);
         }
         else {
             Py_DECREF(copy);
         }
+        f->i++;
+        return 0;
     }
-    /* with a private memo, only copying a part can have memoised this tuple */
-    if (c->table == NULL || c->table->used != before) {
-        r = memo_lookup(c, x, &found);
+    if (f->value_copy == NULL) {
+        Py_CLEAR(f->child);
+        f->value_copy = copy;
+        return 0;
+    }
+    /* the key's copy: the item goes in; a failure here is the key's (child stays) */
+    rc = PyDict_SetItem(f->y, copy, f->value_copy);
+    Py_DECREF(copy);
+    if (rc < 0) {
+        return -1;
+    }
+    Py_CLEAR(f->child);
+    Py_CLEAR(f->key);
+    Py_CLEAR(f->value);
+    Py_CLEAR(f->value_copy);
+    return 0;
+}
+
+/* The finished copy of the frame's container (new reference), or NULL with exception
+   set. A tuple is the original when no part changed, and a copy made meanwhile
+   through a recursive structure wins. */
+static PyObject *
+frame_finish(DeepCtx *c, Frame *f)
+{
+    PyObject *found;
+    if (f->tp == &PyTuple_Type) {
+        /* with a private memo, only copying a part can have memoised this tuple */
+        if (c->table == NULL || c->table->used != f->mark) {
+            int r = memo_lookup(c, f->x, &found);
+            if (r != 0) {
+                return r > 0 ? found : NULL;
+            }
+        }
+        return Py_NewRef(f->y != NULL ? f->y : f->x);
+    }
+    if (f->tp == &PyDict_Type && f->table != NULL && c->table == f->table) {
+        memotable_untrack(f->table, f->mark);  /* complete; no foreign code can reach it */
+    }
+    return Py_NewRef(f->y);
+}
+
+/* Add the path note for the part a frame was copying when the copy failed. */
+static void
+frame_note(DeepCtx *c, Frame *f)
+{
+    if (f->child == NULL) {
+        return;
+    }
+    if (f->tp == &PyList_Type) {
+        note_failure_at(c->st, "_Index", Py_SIZE(f->y), f->child);
+    }
+    else if (f->tp == &PyTuple_Type) {
+        note_failure_at(c->st, "_Index", f->i, f->child);
+    }
+    else if (f->value_copy == NULL) {
+        note_failure(c->st, "_Key", f->key, f->child);
+    }
+    else {
+        note_failure(c->st, "_KeyItself", f->key, f->child);
+    }
+}
+
+static int memo_complete(DeepCtx *c, PyObject *x, PyObject *y);
+static int memo_find(DeepCtx *c, PyObject *x, PyObject **found);
+static PyObject *deepcopy_leaf(DeepCtx *c, PyObject *x, PyTypeObject *tp);
+
+/* The copy of one part for the frame on top, or NULL: with *push set when the part is
+   a container to walk (no exception), else with an exception set. */
+static PyObject *
+copy_part(DeepCtx *c, Frame *f, PyObject *part, int *push)
+{
+    PyTypeObject *tp = Py_TYPE(part);
+    PyObject *copy = NULL;
+    int fresh = 0, r;
+    *push = 0;
+    if (c->table != NULL) {
+        if (tp != &PyDict_Type && tp != &PyList_Type && tp != &PyTuple_Type
+            && is_deep_atomic(tp)) {
+            return Py_NewRef(part);
+        }
+        /* only its container holds it: it cannot be in a private memo */
+        fresh = Py_REFCNT(part) == 1;
+    }
+    f->child = Py_NewRef(part);
+    if (tp != &PyList_Type && tp != &PyDict_Type && tp != &PyTuple_Type) {
+        return fresh ? deepcopy_fresh(c, part) : deepcopy_object(c, part);
+    }
+    if (!fresh) {
+        r = memo_find(c, part, &copy);
         if (r != 0) {
-            Py_XDECREF(y);
-            return r > 0 ? found : NULL;
+            return copy;  /* found, or NULL with exception set */
         }
     }
-    return y != NULL ? y : Py_NewRef(x);
-error:
-    Py_XDECREF(y);
+    if (c->table != NULL) {
+        if (tp == &PyTuple_Type) {
+            if (tuple_is_leaf(part)) {
+                return Py_NewRef(part);  /* every item its own copy: the tuple too */
+            }
+        }
+        else {
+            copy = deepcopy_leaf(c, part, tp);
+            if (copy != NULL || PyErr_Occurred()) {
+                return copy;
+            }
+        }
+    }
+    *push = 1;
     return NULL;
 }
 
-/* _deepcopy_dict: a new dict, memoised first; y[deepcopy(key)] = deepcopy(value)
-   evaluates the value first. Iteration checks match the dict iterator's. */
+/* deepcopy of a list, dict or tuple not in the memo, with everything nested in it
+   (new reference), or NULL with exception set and path notes added. The copy is
+   memoised as deepcopy does. */
 static PyObject *
-deepcopy_dict(DeepCtx *c, PyObject *x)
+deepcopy_container(DeepCtx *c, PyObject *x)
 {
-    PyObject *y, *key, *value, *key_copy = NULL, *value_copy = NULL;
-    Py_ssize_t pos = 0, used = PyDict_GET_SIZE(x), remaining = used;
-    MemoTable *table = c->table;
-    Py_ssize_t entry = table != NULL ? table->used : -1;
-    y = PyDict_New();
-    if (y == NULL) {
-        return NULL;
+    FrameStack stack;
+    Frame *f;
+    PyObject *part, *copy, *original;
+    int push, r;
+    stack.frames = stack.inline_frames;
+    stack.depth = 0;
+    stack.cap = FRAMES_INLINE;
+    f = frames_push(&stack);
+    if (frame_begin(c, f, x) < 0) {
+        goto error_in_top;
     }
-    if (memo_set(c, x, y) < 0) {
-        Py_DECREF(y);
-        return NULL;
-    }
-    Py_INCREF(x);
     for (;;) {
-        if (PyDict_GET_SIZE(x) != used) {
-            PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during iteration");
+        f = &stack.frames[stack.depth - 1];
+        r = frame_next(c, f, &part);
+        if (r < 0) {
             goto error;
         }
-        if (!PyDict_Next(x, &pos, &key, &value)) {
+        if (r > 0) {
+            copy = copy_part(c, f, part, &push);
+            if (push) {
+                /* f->child stays set: the parent names the part if its copy fails */
+                f = frames_push(&stack);
+                if (f == NULL || frame_begin(c, f, part) < 0) {
+                    goto error_in_top;
+                }
+                continue;
+            }
+            if (copy == NULL || frame_take(f, copy) < 0) {
+                goto error;
+            }
+            continue;
+        }
+        /* the container on top is done */
+        copy = frame_finish(c, f);
+        original = Py_NewRef(f->x);
+        frame_release(f);
+        stack.depth--;
+        if (copy == NULL || memo_complete(c, original, copy) < 0) {
+            Py_DECREF(original);
+            Py_XDECREF(copy);
+            goto error;
+        }
+        Py_DECREF(original);
+        if (stack.depth == 0) {
             break;
         }
-        if (remaining-- == 0) {
-            PyErr_SetString(PyExc_RuntimeError, "dictionary keys changed during iteration");
+        if (frame_take(&stack.frames[stack.depth - 1], copy) < 0) {
             goto error;
         }
-        Py_INCREF(key);
-        Py_INCREF(value);
-        value_copy = deepcopy_part(c, value);
-        if (value_copy == NULL) {
-            note_failure(c->st, "_Key", key, value);
-            goto item_error;
-        }
-        key_copy = deepcopy_part(c, key);
-        if (key_copy == NULL || PyDict_SetItem(y, key_copy, value_copy) < 0) {
-            note_failure(c->st, "_KeyItself", key, key);
-            goto item_error;
-        }
-        Py_CLEAR(key_copy);
-        Py_CLEAR(value_copy);
-        Py_DECREF(key);
-        Py_DECREF(value);
     }
-    Py_DECREF(x);
-    if (table != NULL && c->table == table) {
-        memotable_untrack(table, entry);  /* complete, and no foreign code can reach it */
+    if (stack.frames != stack.inline_frames) {
+        PyMem_Free(stack.frames);
     }
-    return y;
-item_error:
-    Py_XDECREF(key_copy);
-    Py_XDECREF(value_copy);
-    Py_DECREF(key);
-    Py_DECREF(value);
+    return copy;
+error_in_top:
+    /* the frame on top failed to begin: its part's failure belongs to the parent */
+    if (f != NULL) {
+        frame_release(f);
+        stack.depth--;
+    }
 error:
-    Py_DECREF(x);
-    Py_DECREF(y);
+    while (stack.depth > 0) {
+        f = &stack.frames[--stack.depth];
+        frame_note(c, f);
+        frame_release(f);
+    }
+    if (stack.frames != stack.inline_frames) {
+        PyMem_Free(stack.frames);
+    }
     return NULL;
 }
 
@@ -2065,6 +2315,30 @@ deepcopy_leaf(DeepCtx *c, PyObject *x, PyTypeObject *tp)
     return y;
 }
 
+/* After the copier: memo[id(x)] = y and keep x alive, as deepcopy does for every y
+   that is not x. A private memo already maps x to y unless x is a tuple or method
+   (lists and dicts are memoised first; reconstruct, plans and sets right after
+   construction). 0, or -1 with exception set. */
+static int
+memo_complete(DeepCtx *c, PyObject *x, PyObject *y)
+{
+    PyTypeObject *tp = Py_TYPE(x);
+    if (y == x) {
+        return 0;
+    }
+    if (c->table != NULL && tp != &PyTuple_Type && tp != &PyMethod_Type) {
+        return memo_keep_alive(c, x);
+    }
+    if (memo_remember(c, x, y) < 0) {
+        return -1;
+    }
+    if (tp == &PyTuple_Type && c->table != NULL
+        && memoentry_key(&c->table->entries[c->table->used - 1]) == x) {
+        memotable_untrack(c->table, c->table->used - 1);
+    }
+    return 0;
+}
+
 /* deepcopy(x, memo) for an object known not to be in the memo: new reference, or NULL
    with exception set. The dispatcher proper: by exact type, then memoise. */
 static PyObject *
@@ -2072,45 +2346,66 @@ deepcopy_fresh(DeepCtx *c, PyObject *x)
 {
     PyTypeObject *tp = Py_TYPE(x);
     PyObject *y;
-    if (c->table != NULL && (tp == &PyList_Type || tp == &PyDict_Type)) {
-        y = deepcopy_leaf(c, x, tp);
-        if (y != NULL || PyErr_Occurred()) {
-            return y;
+    if (tp == &PyList_Type || tp == &PyDict_Type || tp == &PyTuple_Type) {
+        if (c->table != NULL && tp == &PyTuple_Type && tuple_is_leaf(x)) {
+            return Py_NewRef(x);  /* every item its own copy: the tuple too */
         }
+        if (c->table != NULL && tp != &PyTuple_Type) {
+            y = deepcopy_leaf(c, x, tp);
+            if (y != NULL || PyErr_Occurred()) {
+                return y;
+            }
+        }
+        /* one C level per walk (however deep the containers in it nest): walks
+           nest in C only through other objects, e.g. an instance's state */
+        if (Py_EnterRecursiveCall(" while deep-copying an object")) {
+            return NULL;
+        }
+        y = deepcopy_container(c, x);  /* memoises, and walks without recursion */
+        Py_LeaveRecursiveCall();
+        return y;
     }
     if (Py_EnterRecursiveCall(" while deep-copying an object")) {
         return NULL;
     }
-    if (tp == &PyList_Type) {
-        y = deepcopy_list(c, x);
-    }
-    else if (tp == &PyDict_Type) {
-        y = deepcopy_dict(c, x);
-    }
-    else if (tp == &PyTuple_Type) {
-        y = deepcopy_tuple(c, x);
-    }
-    else if (tp == &PyMethod_Type) {
+    if (tp == &PyMethod_Type) {
         y = deepcopy_method(c, x);
     }
     else {
         y = deepcopy_other(c, x);
     }
     Py_LeaveRecursiveCall();
-    if (y == NULL || y == x) {
-        return y;
-    }
-    /* a private memo already maps x to y unless x is a tuple or method (lists and
-       dicts memoise first; reconstruct, plans and sets right after construction) */
-    if (c->table != NULL && tp != &PyTuple_Type && tp != &PyMethod_Type
-        ? memo_keep_alive(c, x) < 0 : memo_remember(c, x, y) < 0) {
+    if (y != NULL && memo_complete(c, x, y) < 0) {
         Py_CLEAR(y);
     }
-    else if (tp == &PyTuple_Type && c->table != NULL
-             && memoentry_key(&c->table->entries[c->table->used - 1]) == x) {
-        memotable_untrack(c->table, c->table->used - 1);
-    }
     return y;
+}
+
+/* memo.get(id(x)) for a non-atom (with a private memo) or anything (dict mode):
+   1 with *found a new reference, 0 if absent, -1 with exception set. */
+static int
+memo_find(DeepCtx *c, PyObject *x, PyObject **found)
+{
+    PyObject *y;
+    if (c->table == NULL) {
+        return memo_lookup(c, x, found);
+    }
+    y = memotable_get(c->table, x);
+    if (y == NULL) {
+        return 0;
+    }
+    if (y == x && Py_IS_TYPE(x, &PyList_Type)) {
+        /* a set's temporary list, reached again: its copy is due now */
+        y = PyList_GetSlice(x, 0, PyList_GET_SIZE(x));
+        if (y == NULL || memotable_set(c->table, x, y) < 0) {
+            Py_XDECREF(y);
+            return -1;
+        }
+        *found = y;
+        return 1;
+    }
+    *found = Py_NewRef(y);
+    return 1;
 }
 
 /* deepcopy(x, memo) for one object: new reference, or NULL with exception set. The
@@ -2120,31 +2415,16 @@ deepcopy_object(DeepCtx *c, PyObject *x)
 {
     PyTypeObject *tp = Py_TYPE(x);
     PyObject *y;
-    if (c->table != NULL) {
-        if (tp != &PyDict_Type && tp != &PyList_Type && is_deep_atomic(tp)) {
-            return Py_NewRef(x);
-        }
-        y = memotable_get(c->table, x);
-        if (y == x && tp == &PyList_Type) {
-            /* a set's temporary list, reached again: its copy is due now */
-            y = PyList_GetSlice(x, 0, PyList_GET_SIZE(x));
-            if (y != NULL && memotable_set(c->table, x, y) < 0) {
-                Py_CLEAR(y);
-            }
-            return y;
-        }
-        if (y != NULL) {
-            return Py_NewRef(y);
-        }
+    int r;
+    if (c->table != NULL && tp != &PyDict_Type && tp != &PyList_Type && is_deep_atomic(tp)) {
+        return Py_NewRef(x);
     }
-    else {
-        int r = memo_lookup(c, x, &y);
-        if (r != 0) {
-            return r > 0 ? y : NULL;
-        }
-        if (is_deep_atomic(tp)) {
-            return Py_NewRef(x);
-        }
+    r = memo_find(c, x, &y);
+    if (r != 0) {
+        return r > 0 ? y : NULL;
+    }
+    if (c->table == NULL && is_deep_atomic(tp)) {
+        return Py_NewRef(x);
     }
     return deepcopy_fresh(c, x);
 }
@@ -2153,14 +2433,17 @@ deepcopy_object(DeepCtx *c, PyObject *x)
 /* Public functions                                                         */
 /* ======================================================================== */
 
-/* Parse (x, memo=None) / (x) from a vectorcall; 0 or -1 with TypeError set. */
+/* Parse (x, memo=None, _nil=<not given>) / (x) from a vectorcall into out[] (NULL
+   when not given); 0 or -1 with TypeError set. */
 static int
 parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
-           Py_ssize_t maxargs, PyObject **x, PyObject **memo)
+           Py_ssize_t maxargs, PyObject **out)
 {
-    static const char *const names[2] = {"x", "memo"};
-    PyObject *slots[2] = {NULL, NULL};
+    static const char *const names[3] = {"x", "memo", "_nil"};
     Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (Py_ssize_t j = 0; j < maxargs; j++) {
+        out[j] = NULL;
+    }
     if (nargs > maxargs) {
         if (maxargs == 1) {
             PyErr_Format(PyExc_TypeError, "%s() takes 1 positional argument but %zd were given",
@@ -2174,7 +2457,7 @@ parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject 
         return -1;
     }
     for (Py_ssize_t i = 0; i < nargs; i++) {
-        slots[i] = args[i];
+        out[i] = args[i];
     }
     for (Py_ssize_t k = 0; k < nkw; k++) {
         PyObject *name = PyTuple_GET_ITEM(kwnames, k);
@@ -2189,41 +2472,50 @@ parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject 
                          fname, name);
             return -1;
         }
-        if (slots[which] != NULL) {
+        if (out[which] != NULL) {
             PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'",
                          fname, names[which]);
             return -1;
         }
-        slots[which] = args[nargs + k];
+        out[which] = args[nargs + k];
     }
-    if (slots[0] == NULL) {
+    if (out[0] == NULL) {
         PyErr_Format(PyExc_TypeError,
                      "%s() missing 1 required positional argument: 'x'", fname);
         return -1;
     }
-    *x = slots[0];
-    if (memo != NULL) {
-        *memo = slots[1] != NULL ? slots[1] : Py_None;
-    }
     return 0;
 }
 
-/* deepcopy(x) with a memo that is not an exact dict: the pure twin does it. */
+/* deepcopy(x, memo[, _nil]) with a memo that is not an exact dict: the pure twin. */
 static PyObject *
-deepcopy_in_python(copy_state *st, PyObject *x, PyObject *memo)
+deepcopy_in_python(copy_state *st, PyObject *x, PyObject *memo, PyObject *nil)
 {
     PyObject *func = PyObject_GetAttrString(st->pycopy, "deepcopy");
     PyObject *y;
     if (func == NULL) {
         return NULL;
     }
-    y = PyObject_CallFunctionObjArgs(func, x, memo, NULL);
+    y = PyObject_CallFunctionObjArgs(func, x, memo, nil, NULL);
     Py_DECREF(func);
     return y;
 }
 
+/* The caller's memo looked up as `memo.get(id(x), _nil)` with a caller-given _nil:
+   1 with *found a new reference, 0 when absent or the value is _nil, -1 on error. */
+static int
+memo_lookup_nil(DeepCtx *c, PyObject *x, PyObject *nil, PyObject **found)
+{
+    int r = memo_lookup(c, x, found);
+    if (r > 0 && *found == nil) {
+        Py_CLEAR(*found);
+        return 0;
+    }
+    return r;
+}
+
 PyDoc_STRVAR(deepcopy_doc,
-"deepcopy($module, /, x, memo=None)\n--\n\n"
+"deepcopy($module, /, x, memo=None, _nil=[])\n--\n\n"
 "Return a deep copy of x, exactly as copy.deepcopy does.\n\n"
 "memo is the dictionary of objects already copied (id(original) -> copy, plus the\n"
 "keep-alive list at memo[id(memo)]). Raises copy.Error for objects that cannot be\n"
@@ -2234,15 +2526,21 @@ copykit_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                  PyObject *kwnames)
 {
     copy_state *st = get_state(module);
-    PyObject *x, *memo, *y;
+    PyObject *x, *memo, *nil = NULL, *y;
+    PyObject *parsed[3];
     MemoTable table;
     DeepCtx c = {st, NULL, NULL, NULL, 0};
     if (nargs == 1 && kwnames == NULL) {
         x = args[0];
         memo = Py_None;
     }
-    else if (parse_args("deepcopy", args, nargs, kwnames, 2, &x, &memo) < 0) {
+    else if (parse_args("deepcopy", args, nargs, kwnames, 3, parsed) < 0) {
         return NULL;
+    }
+    else {
+        x = parsed[0];
+        memo = parsed[1] != NULL ? parsed[1] : Py_None;
+        nil = parsed[2];
     }
     if (memo == Py_None) {
         if (is_deep_atomic(Py_TYPE(x))) {
@@ -2257,9 +2555,21 @@ copykit_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         }
     }
     else {
-        return deepcopy_in_python(st, x, memo);
+        return deepcopy_in_python(st, x, memo, nil);
     }
-    y = deepcopy_object(&c, x);
+    if (nil != NULL && c.table == NULL) {
+        /* the stdlib's _nil: a memo value that is this object counts as absent */
+        int r = memo_lookup_nil(&c, x, nil, &y);
+        if (r == 0) {
+            y = is_deep_atomic(Py_TYPE(x)) ? Py_NewRef(x) : deepcopy_fresh(&c, x);
+        }
+        else if (r < 0) {
+            y = NULL;
+        }
+    }
+    else {
+        y = deepcopy_object(&c, x);
+    }
     if (c.table != NULL) {
         memotable_clear(c.table);
     }
@@ -2365,7 +2675,7 @@ copykit_copy(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
     if (nargs == 1 && kwnames == NULL) {
         x = args[0];
     }
-    else if (parse_args("copy", args, nargs, kwnames, 1, &x, NULL) < 0) {
+    else if (parse_args("copy", args, nargs, kwnames, 1, &x) < 0) {
         return NULL;
     }
     tp = Py_TYPE(x);

@@ -10,5 +10,5 @@ error = Error
 def copy(x: Any) -> Any:
     """Return a shallow copy of ``x``, exactly as ``copy.copy`` does."""
 
-def deepcopy(x: Any, memo: dict[int, Any] | None = None) -> Any:
+def deepcopy(x: Any, memo: dict[int, Any] | None = None, _nil: Any = ...) -> Any:
     """Return a deep copy of ``x``, exactly as ``copy.deepcopy`` does."""

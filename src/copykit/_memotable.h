@@ -28,6 +28,7 @@
    untracked dict would stay untracked itself (dict.copy and dict.update clone the
    source's tracking), hiding its cycles from the collector for good. */
 #define MEMO_UNTRACKED ((uintptr_t)1)
+#define MEMO_UNTRACK_FROM 128  /* entries memoised before any untracking starts */
 
 typedef struct {
     uintptr_t key;   /* the original's address (borrowed), low bit MEMO_UNTRACKED */
@@ -171,7 +172,8 @@ static inline void
 memotable_untrack(MemoTable *t, Py_ssize_t e)
 {
     MemoEntry *entry = &t->entries[e];
-    if (e >= t->settled && !(entry->key & MEMO_UNTRACKED)
+    /* small copies end before the collector runs: untracking would only cost */
+    if (e >= MEMO_UNTRACK_FROM && e >= t->settled && !(entry->key & MEMO_UNTRACKED)
         && PyObject_GC_IsTracked(entry->value)) {
         PyObject_GC_UnTrack(entry->value);
         entry->key |= MEMO_UNTRACKED;

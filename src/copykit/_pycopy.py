@@ -228,10 +228,17 @@ def _deepcopy_tuple(x: tuple[Any, ...], memo: dict[int, Any]) -> tuple[Any, ...]
                 raise
         append(copied)
     # The tuple is never memoised before its items are copied, but a recursive
-    # structure may have copied it meanwhile; that copy wins.
-    copied_meanwhile = memo_get(id(x), _MISSING)
-    if copied_meanwhile is not _MISSING:
-        return copied_meanwhile  # type: ignore[no-any-return]
+    # structure may have copied it meanwhile; that copy wins. The stdlib asks by
+    # subscription, which only a dict subclass used as memo can tell from get.
+    if type(memo) is dict:
+        copied_meanwhile = memo_get(id(x), _MISSING)
+        if copied_meanwhile is not _MISSING:
+            return copied_meanwhile  # type: ignore[no-any-return]
+    else:
+        try:
+            return memo[id(x)]  # type: ignore[no-any-return]
+        except KeyError:
+            pass
     for original, copied in zip(x, copies, strict=True):
         if original is not copied:
             return tuple(copies)
