@@ -92,11 +92,6 @@ KNOWN_DIVERGENCES = {
         "a metaclass __hash__/__eq__ runs per registry lookup of type(x): the twin makes 3"
         " lookups, C none while its registry cache is warm, stdlib 2",
     ),
-    "memo_is_a_dict_subclass": (
-        {"python", "c"},
-        "a tuple's copied-meanwhile check calls memo.get; stdlib's calls memo[id(x)], which a"
-        " dict-subclass memo sees",
-    ),
 }
 
 
