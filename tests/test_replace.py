@@ -623,7 +623,7 @@ def test_struct_sequence_replaces_its_last_field(impl: ModuleType, sample: tuple
 def test_uninstantiable_struct_sequence_without_ctypes_raises_constructor_error(
     impl: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from copykit import _replace
+    from copykit import _replace_backport as _replace
 
     monkeypatch.setitem(sys.modules, "ctypes", None)
     _replace._struct_sequence_api.cache_clear()

@@ -11,7 +11,10 @@ from __future__ import annotations
 import os as _os
 from copy import Error
 from types import ModuleType as _ModuleType
-from typing import Literal
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs ~10 ms
+if TYPE_CHECKING:
+    from typing import Literal
 
 __all__ = [
     "Error",
@@ -72,3 +75,4 @@ def __getattr__(name: str) -> object:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
+del TYPE_CHECKING

@@ -18,9 +18,12 @@ import sys
 import types
 import weakref
 from copy import Error
-from typing import Any
 
 from copykit._replace import replace
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs import copykit ~10 ms
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Error", "copy", "deepcopy", "replace"]
 
