@@ -48,9 +48,16 @@ def _load_implementation() -> tuple[_ModuleType, Literal["c", "python"]]:
 
 
 _implementation, IMPLEMENTATION = _load_implementation()
-copy = _implementation.copy
-deepcopy = _implementation.deepcopy
-replace = _implementation.replace
+if TYPE_CHECKING:
+    # Type checkers see the pure twin's signatures (the C module's stub says the same)
+    # and the lazily loaded tools.
+    from copykit._diagram import diagram
+    from copykit._pycopy import copy, deepcopy, replace
+    from copykit.sharing import assert_independent, shared
+else:
+    copy = _implementation.copy
+    deepcopy = _implementation.deepcopy
+    replace = _implementation.replace
 
 del _load_implementation, _implementation
 
@@ -75,4 +82,3 @@ def __getattr__(name: str) -> object:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
-del TYPE_CHECKING

@@ -59,7 +59,7 @@ FULL = Settings(repeat=51, sample_seconds=0.003, quick=False)
 
 # --- the correctness guard -------------------------------------------------------------------
 
-ATOMIC_TYPES = (
+ATOMIC_TYPES: tuple[type, ...] = (
     type(None),
     bool,
     int,

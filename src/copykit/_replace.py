@@ -27,8 +27,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    Replacer = Callable[..., Any]
-
 __all__ = ["replace"]
 
 
@@ -51,14 +49,14 @@ def replace(obj: Any, /, **changes: Any) -> Any:
 
 if sys.version_info >= (3, 13):
 
-    def _find_replacer(cls: Any) -> Replacer | None:
+    def _find_replacer(cls: Any) -> Callable[..., Any] | None:
         """The class's ``__replace__``, or None: the stdlib classes define their own."""
-        func: Replacer | None = getattr(cls, "__replace__", None)
+        func: Callable[..., Any] | None = getattr(cls, "__replace__", None)
         return func
 
 else:
 
-    def _find_replacer(cls: Any) -> Replacer | None:
+    def _find_replacer(cls: Any) -> Callable[..., Any] | None:
         """What 3.13 would find as ``cls.__replace__``, or None (see _replace_backport)."""
         from copykit._replace_backport import find_replacer
 
