@@ -13,7 +13,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, SupportsIndex
 
 
 class Node:
@@ -39,7 +39,7 @@ class ArgsNode:
     def __init__(self, child: object) -> None:
         self.child = child
 
-    def __reduce_ex__(self, protocol: int) -> object:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[object, ...]:
         return (ArgsNode, (self.child,))
 
 

@@ -19,7 +19,7 @@ import importlib
 import sys
 from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import Any
+from typing import Any, NoReturn, SupportsIndex
 
 Log = list[object]
 Scenario = Callable[[ModuleType, Log], tuple[object, object]]
@@ -110,7 +110,8 @@ class Reducing:
         self.log = log
         self.make = make
 
-    def __reduce_ex__(self, protocol: int) -> object:
+    # Returns whatever make() builds, malformed values included, on purpose.
+    def __reduce_ex__(self, protocol: SupportsIndex) -> object:  # type: ignore[override]
         self.log.append(("__reduce_ex__", protocol))
         return self.make()
 
@@ -361,8 +362,8 @@ def tuple_hook_copies_the_tuple_reentrantly(module: ModuleType, log: Log) -> tup
 @scenario
 def instance_attribute_hook_adds_attribute(module: ModuleType, log: Log) -> tuple[object, object]:
     target = Plain(a=[1])
-    target.h = Hooked("h", log, lambda memo: setattr(target, "later", 2))
-    target.z = [3]
+    target.h = Hooked("h", log, lambda memo: setattr(target, "later", 2))  # type: ignore[attr-defined]
+    target.z = [3]  # type: ignore[attr-defined]
     return deep(module, target)
 
 
@@ -393,7 +394,7 @@ class StateGrowsAfterReduce:
     def __init__(self) -> None:
         self.a = [1]
 
-    def __reduce_ex__(self, protocol: int) -> object:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[object, ...]:
         note(("__reduce_ex__", protocol))
         state = self.__dict__
         self.b = 2  # the state dict grows after it was handed out
@@ -444,7 +445,7 @@ class RaisingReduce:
     def __init__(self, error: BaseException) -> None:
         self.error = error
 
-    def __reduce_ex__(self, protocol: int) -> object:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[object, ...]:
         raise self.error
 
 
@@ -596,14 +597,14 @@ class NoCopyHook:
 
 
 class Uncopyable:
-    __reduce_ex__ = None
-    __reduce__ = None
+    __reduce_ex__ = None  # type: ignore[assignment]  # disabled on purpose
+    __reduce__ = None  # type: ignore[assignment]  # disabled on purpose
 
 
 class OldStyleReduce:
-    __reduce_ex__ = None
+    __reduce_ex__ = None  # type: ignore[assignment]  # disabled on purpose
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> tuple[object, ...]:
         note("__reduce__")
         return (Plain, (), {"a": [1]})
 
@@ -635,6 +636,8 @@ def reduce_ex_none_falls_back_to_reduce(module: ModuleType, log: Log) -> tuple[o
 
 class NeedsInit:
     __slots__ = ("a", "b")
+    a: object
+    b: object
 
     def __init__(self) -> None:
         raise AssertionError("never called")
@@ -761,7 +764,7 @@ def class_with_metaclass_is_atomic(module: ModuleType, log: Log) -> tuple[object
 
 @scenario
 def dispatch_table_reducer_raises(module: ModuleType, log: Log) -> tuple[object, object]:
-    def reducer(obj: object) -> object:
+    def reducer(obj: object) -> NoReturn:
         note("dispatch_table reducer")
         raise SystemExit("from reducer")
 

@@ -489,7 +489,7 @@ class HookRecorder:
 class Outcome:
     """What one side did: a result or an exception, and the hook calls it made."""
 
-    result: object = None
+    result: Any = None  # whatever the operation returned; tests index into it
     error: BaseException | None = None
     calls: list[tuple[str, object]] = field(default_factory=list)
 

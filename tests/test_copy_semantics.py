@@ -6,7 +6,7 @@ import copy
 import copyreg
 from collections.abc import Iterator
 from types import ModuleType
-from typing import Any
+from typing import Any, SupportsIndex
 
 import pytest
 
@@ -38,8 +38,8 @@ def test_error_is_stdlib_error(impl: ModuleType) -> None:
 
 
 class Uncopyable:
-    __reduce_ex__ = None
-    __reduce__ = None
+    __reduce_ex__ = None  # type: ignore[assignment]  # disabled on purpose
+    __reduce__ = None  # type: ignore[assignment]  # disabled on purpose
 
 
 def test_object_without_reducers_raises_shallow_error(impl: ModuleType) -> None:
@@ -50,7 +50,7 @@ def test_object_without_reducers_raises_shallow_error(impl: ModuleType) -> None:
 class ReduceOnly:
     """__reduce_ex__ is None, so the copy module falls back to __reduce__."""
 
-    __reduce_ex__ = None
+    __reduce_ex__ = None  # type: ignore[assignment]  # disabled on purpose
 
     def __init__(self) -> None:
         self.items = [1]
@@ -75,7 +75,7 @@ class WithCopyHook:
         recorder.record("__copy__", self.tag)
         return WithCopyHook(self.tag)
 
-    def __reduce_ex__(self, protocol: int) -> object:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> str | tuple[Any, ...]:
         recorder.record("__reduce_ex__", protocol)
         return object.__reduce_ex__(self, protocol)
 
@@ -96,7 +96,7 @@ class ReduceRecorder:
     def __init__(self) -> None:
         self.items = [1]
 
-    def __reduce_ex__(self, protocol: int) -> object:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[object, ...]:
         recorder.record("__reduce_ex__", protocol)
         return (ReduceRecorder, (), {"items": self.items})
 
@@ -112,7 +112,7 @@ class Registered:
         self.items = items
 
 
-def reduce_registered(obj: Registered) -> tuple[object, ...]:
+def reduce_registered(obj: Registered) -> tuple[type[Registered], tuple[list[int]]]:
     recorder.record("dispatch_table", obj.items)
     return (Registered, (obj.items,))
 
@@ -139,7 +139,8 @@ class RegisteredWithCopyHook(Registered):
 
 @pytest.fixture
 def registered_hooked_reducer() -> Iterator[None]:
-    copyreg.pickle(RegisteredWithCopyHook, reduce_registered)
+    # Builds the base class; never called, as the __copy__ hook wins.
+    copyreg.pickle(RegisteredWithCopyHook, reduce_registered)  # type: ignore[arg-type]
     yield
     del copyreg.dispatch_table[RegisteredWithCopyHook]
 

@@ -7,7 +7,7 @@ import copyreg
 import gc
 from collections.abc import Iterator
 from types import ModuleType
-from typing import Any
+from typing import Any, SupportsIndex
 
 import pytest
 
@@ -63,8 +63,8 @@ def test_deeply_nested_list_deepcopies_as_stdlib(impl: ModuleType) -> None:
 
 
 class Uncopyable:
-    __reduce_ex__ = None
-    __reduce__ = None
+    __reduce_ex__ = None  # type: ignore[assignment]  # disabled on purpose
+    __reduce__ = None  # type: ignore[assignment]  # disabled on purpose
 
 
 def test_object_without_reducers_raises_deep_error(impl: ModuleType) -> None:
@@ -146,7 +146,7 @@ class Registered:
         self.items = items
 
 
-def reduce_registered(obj: Registered) -> tuple[object, ...]:
+def reduce_registered(obj: Registered) -> tuple[type[Registered], tuple[list[int]]]:
     recorder.record("dispatch_table", list(obj.items))
     return (Registered, (obj.items,))
 
@@ -173,7 +173,8 @@ class HookAndRegistered(Registered):
 
 @pytest.fixture
 def registered_hooked_reducer() -> Iterator[None]:
-    copyreg.pickle(HookAndRegistered, reduce_registered)
+    # Builds the base class; never called, as the __deepcopy__ hook wins.
+    copyreg.pickle(HookAndRegistered, reduce_registered)  # type: ignore[arg-type]
     yield
     del copyreg.dispatch_table[HookAndRegistered]
 
@@ -221,7 +222,7 @@ class SelfReducing:
         self.me = self
         self.items = [self]
 
-    def __reduce_ex__(self, protocol: int) -> object:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[object, ...]:
         recorder.record("__reduce_ex__", protocol)
         return (SelfReducing.__new__, (SelfReducing,), self.__dict__)
 
@@ -489,7 +490,8 @@ class FalsyRegistered:
 
 @pytest.fixture
 def falsy_reducer() -> Iterator[None]:
-    copyreg.pickle(FalsyRegistered, FalsyReducer())
+    # Rebuilds a dict, not a FalsyRegistered: only its falsiness matters here.
+    copyreg.pickle(FalsyRegistered, FalsyReducer())  # type: ignore[arg-type]
     yield
     del copyreg.dispatch_table[FalsyRegistered]
 

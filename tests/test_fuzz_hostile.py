@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy as stdlib_copy
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, SupportsIndex
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -117,7 +117,8 @@ class ReduceNode:
         self.variant = variant
         self.child = child
 
-    def __reduce_ex__(self, protocol: int) -> object:
+    # Returns well-formed and malformed reduce values on purpose.
+    def __reduce_ex__(self, protocol: SupportsIndex) -> object:  # type: ignore[override]
         CONTEXT.hook_called("__reduce_ex__", self.label, None)
         return REDUCE_VARIANTS[self.variant](self)
 
@@ -214,12 +215,12 @@ def build(description: Description) -> object:
         return context.built[description[1] % len(context.built)] if context.built else None
     elif kind == "list":
         built = [build(child) for child in description[1]]
-        context.lists.append(built)  # type: ignore[arg-type]
+        context.lists.append(built)
     elif kind == "tuple":
         built = tuple(build(child) for child in description[1])
     elif kind == "dict":
         built = {key: build(child) for key, child in description[1]}
-        context.dicts.append(built)  # type: ignore[arg-type]
+        context.dicts.append(built)
     elif kind == "hook":
         built = HookNode(description[1], description[2], build(description[3]))
     else:

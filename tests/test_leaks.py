@@ -14,7 +14,7 @@ import sys
 import tracemalloc
 from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import Any
+from typing import Any, SupportsIndex
 
 import pytest
 
@@ -49,12 +49,12 @@ class RaisingHook:
 
 
 class Uncopyable:
-    __reduce_ex__ = None
-    __reduce__ = None
+    __reduce_ex__ = None  # type: ignore[assignment]  # disabled on purpose
+    __reduce__ = None  # type: ignore[assignment]  # disabled on purpose
 
 
 class Malformed:
-    def __reduce_ex__(self, protocol: int) -> object:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[object, ...]:
         return (Plain, (), ({"a": [2]}, None, None))
 
 
@@ -187,7 +187,7 @@ def test_traced_memory_stays_flat(impl: ModuleType, case: str, tracing: None) ->
 )
 @pytest.mark.parametrize("case", list(CASES))
 def test_total_refcount_stays_flat(impl: ModuleType, case: str) -> None:
-    total = sys.gettotalrefcount  # type: ignore[attr-defined]
+    total = sys.gettotalrefcount
     assert case_growth(total, impl, case) <= MAX_REFCOUNT_GROWTH
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Any
+from typing import Any, SupportsIndex
 
 import pytest
 
@@ -203,7 +203,7 @@ class Carrier:
     def __init__(self, atom: object) -> None:
         self.atom = atom
 
-    def __reduce_ex__(self, protocol: int) -> object:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[object, ...]:
         return (Carrier, (self.atom,), {"also": self.atom})
 
 

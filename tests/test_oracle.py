@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import copy
 import types
-from typing import Any
+from typing import Any, SupportsIndex
 
 import pytest
 
@@ -124,7 +124,7 @@ def test_run_both_catches_different_error_messages() -> None:
         raise copy.Error("something else")
 
     class NoReduce:
-        def __reduce_ex__(self, protocol: int) -> object:
+        def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[object, ...]:
             raise copy.Error("no")
 
     with pytest.raises(AssertionError, match="something else"):

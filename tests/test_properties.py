@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, SupportsIndex
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -74,7 +74,7 @@ class ReduceBased:
     def append(self, item: object) -> None:
         self.items.append(item)
 
-    def __reduce_ex__(self, protocol: int) -> object:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[object, ...]:
         recorder.record("__reduce_ex__", self.tag)
         return (
             rebuild_reduced,
@@ -146,7 +146,8 @@ def _is_nan_complex(value: object) -> bool:
 def hashables(draw: st.DrawFn, nodes: list[object]) -> object:
     """A hashable value: a fresh one, or an already built hashable node (sharing)."""
     existing = [node for node in nodes if isinstance(node, (tuple, frozenset))]
-    if existing and draw(st.booleans()):
+    # mypy infers draw's type from the left operand of "and".
+    if existing and draw(st.booleans()):  # type: ignore[arg-type]
         candidate = draw(st.sampled_from(existing))
         try:
             hash(candidate)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copyreg
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import Any, SupportsIndex
 
 import pytest
 
@@ -70,7 +70,8 @@ class Reducible:
         self.shape = shape
         self.payload = [1, [2]]
 
-    def __reduce_ex__(self, protocol: int) -> object:
+    # Returns any value, malformed ones included, on purpose.
+    def __reduce_ex__(self, protocol: SupportsIndex) -> object:  # type: ignore[override]
         recorder.record("__reduce_ex__", protocol)
         return self.shape(self)
 
@@ -101,9 +102,14 @@ WELL_FORMED: dict[str, ReduceValue] = {
     "None in every optional position": lambda obj: (Target, (), None, None, None),
     "state and list items": lambda obj: (ListTarget, (), {"x": obj.payload}, iter([obj.payload])),
     "everything": lambda obj: (DictTarget, (), {"x": [1]}, None, pairs(obj)),
-    "newobj": lambda obj: (copyreg.__newobj__, (Target, obj.payload), {"kept": obj.payload}),
+    # copyreg.__newobj__ and __newobj_ex__ exist at run time but not in typeshed's stub.
+    "newobj": lambda obj: (
+        copyreg.__newobj__,  # type: ignore[attr-defined]
+        (Target, obj.payload),
+        {"kept": obj.payload},
+    ),
     "newobj_ex": lambda obj: (
-        copyreg.__newobj_ex__,
+        copyreg.__newobj_ex__,  # type: ignore[attr-defined]
         (Target, (obj.payload,), {"key": obj.payload}),
         None,
     ),
@@ -173,12 +179,12 @@ def test_malformed_reduce_value(impl: ModuleType, shape: ReduceValue, operation:
 class ReduceOnly:
     """__reduce_ex__ is None: the copy module must fall back to __reduce__."""
 
-    __reduce_ex__ = None
+    __reduce_ex__ = None  # type: ignore[assignment]  # disabled on purpose
 
     def __init__(self) -> None:
         self.payload = [1]
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> tuple[object, ...]:
         recorder.record("__reduce__", None)
         return (Target, (self.payload,))
 
@@ -193,8 +199,8 @@ def test_reduce_used_when_reduce_ex_is_none(impl: ModuleType, operation: str) ->
 class FalsyReduce:
     """__reduce_ex__ None and __reduce__ falsy: the object is uncopyable."""
 
-    __reduce_ex__ = None
-    __reduce__ = 0
+    __reduce_ex__ = None  # type: ignore[assignment]  # disabled on purpose
+    __reduce__ = 0  # type: ignore[assignment]  # falsy on purpose
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
@@ -204,7 +210,7 @@ def test_falsy_reduce_means_uncopyable(impl: ModuleType, operation: str) -> None
 
 
 class RaisingReduce:
-    def __reduce_ex__(self, protocol: int) -> object:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[object, ...]:
         raise TypeError(f"cannot reduce with protocol {protocol}")
 
 
