@@ -39,7 +39,7 @@ build() {  # $1: value for COPYKIT_SANITIZE ("" for none)
     echo "sanitize: building with COPYKIT_SANITIZE='$1' COPYKIT_DEBUG_BUILD=1 ($python)"
     (cd "$scratch" && rm -f src/copykit/*.so &&
         COPYKIT_REQUIRE_C=1 COPYKIT_SANITIZE="$1" COPYKIT_DEBUG_BUILD=1 \
-            "$python" setup.py --quiet build_ext --inplace >"$scratch/build.log" 2>&1) || {
+            "$python" setup.py --quiet build_ext --inplace --force >"$scratch/build.log" 2>&1) || {
         cat "$scratch/build.log"
         return 1
     }
