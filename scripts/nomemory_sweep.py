@@ -1,0 +1,352 @@
+"""Make each allocation in turn fail during copy and deepcopy; report what happened.
+
+    python scripts/nomemory_sweep.py --impl copykit._ccopy [--thorough]
+
+For every workload and operation the sweep first finds N, the number of allocations one
+call makes (the first persistent-failure start at which the call succeeds), then runs the
+call N more times, failing only allocation k (k = 1..N), and N times failing every
+allocation from k on (a burst of 16). After each armed call the hooks are removed and
+the same call is made again unarmed: it must give the right result. Every outcome is
+recorded by type: "ok", MemoryError, or the error the workload raises anyway (the
+"failing" workloads); anything else (SystemError: "error return without exception set")
+is a bug.
+
+The whole sweep runs twice; the second round must not leave more live objects or allocated
+blocks than the first (a leak on an error path shows up once per failure). One JSON object
+goes to stdout at the end, after the hooks are removed (with them active even printing can
+fail). A crash is the exit status, seen by the parent.
+"""
+
+from __future__ import annotations
+
+import _testcapi
+import argparse
+import gc
+import importlib
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+class Plain:
+    def __init__(self, **attributes: object) -> None:
+        self.__dict__.update(attributes)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.__dict__ == self.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Slotted:
+    __slots__ = ("left", "right")
+
+    def __init__(self, left: object, right: object) -> None:
+        self.left = left
+        self.right = right
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Slotted and other.left == self.left and other.right == self.right
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Hooked:
+    """Copies its payload itself, with the memo, from ``__deepcopy__``."""
+
+    def __init__(self, payload: object) -> None:
+        self.payload = payload
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Hooked:
+        return Hooked(MODULE.deepcopy(self.payload, memo))
+
+    def __copy__(self) -> Hooked:
+        return Hooked(self.payload)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Hooked and other.payload == self.payload
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class ReduceIterators:
+    """A reduce value with a state, a list iterator and a dict iterator."""
+
+    def __init__(self, items: list[object], mapping: dict[str, object]) -> None:
+        self.items = items
+        self.mapping = mapping
+
+    def __reduce_ex__(self, protocol: int) -> object:
+        return (
+            _rebuild,
+            (),
+            {"tag": ["state"]},
+            iter(self.items),
+            iter(self.mapping.items()),
+        )
+
+    def append(self, item: object) -> None:
+        self.items.append(item)
+
+    def __setitem__(self, key: str, value: object) -> None:
+        self.mapping[key] = value
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.tag = state["tag"]
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            type(other) is ReduceIterators
+            and other.items == self.items
+            and other.mapping == self.mapping
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _rebuild() -> ReduceIterators:
+    return ReduceIterators([], {})
+
+
+def _recursive() -> object:
+    items: list[object] = [1, "two", [3.0]]
+    items.append(items)
+    mapping: dict[str, object] = {"self": None, "items": items}
+    mapping["self"] = mapping
+    return [items, mapping, (items, mapping)]
+
+
+def _recursive_ok(original: object, result: Any) -> bool:
+    items, mapping, pair = result
+    return (
+        items[3] is items
+        and mapping["self"] is mapping
+        and pair[0] is items
+        and pair[1] is mapping
+        and items is not original[0]  # type: ignore[index]
+    )
+
+
+class Unreducible:
+    """Copying it fails the ordinary way: its ``__reduce_ex__`` raises TypeError."""
+
+    def __reduce_ex__(self, protocol: int) -> object:
+        raise TypeError("cannot reduce Unreducible")
+
+
+class Malformed:
+    """Its state is a 3-tuple: ``_reconstruct`` fails (ValueError from dict.update)."""
+
+    def __reduce_ex__(self, protocol: int) -> object:
+        return (Plain, (), ({"a": [1]}, None, None))
+
+
+WORKLOADS: dict[str, Callable[[], object]] = {
+    "atoms": lambda: [1, "a", 2.5, None, True, b"b", 10**30, (1, 2), frozenset({3})],
+    "containers": lambda: {
+        "list": [1, [2, [3]]],
+        "tuple": ([4], (5, "x")),
+        "set": {6, 7},
+        "bytearray": bytearray(b"xyz"),
+        "nested": {"k": {"k": [8, 9]}},
+    },
+    "instances": lambda: [
+        Plain(a=[1], b={"k": (2, [3])}),
+        Slotted([4], {"five": 5}),
+        Plain(shared=(shared := [6]), again=shared),
+    ],
+    "hooks": lambda: [Hooked([1, {"k": [2]}]), ReduceIterators([[3], 4], {"m": [5]})],
+    "recursive": _recursive,
+    "failing_hook": lambda: [[1], {"k": [2]}, Unreducible()],
+    "failing_reduce": lambda: [(1, [2]), Malformed()],
+}
+
+# The exception a workload's deepcopy raises without any allocation failing.
+EXPECTED_ERRORS = {"failing_hook": "TypeError", "failing_reduce": "ValueError"}
+
+
+def unarmed_outcome(workload: str, operation_name: str) -> str:
+    if operation_name == "deepcopy":
+        return EXPECTED_ERRORS.get(workload, "ok")
+    return "ok"
+
+
+BIG_WORKLOADS: dict[str, Callable[[], object]] = {
+    "big": lambda: [WORKLOADS[name]() for name in ("containers", "instances", "hooks")] * 4,
+}
+
+MODULE: Any = None
+
+
+def _unarmed_correct(workload: str, operation: Callable[[object], object], name: str) -> bool:
+    original = _build(workload)
+    try:
+        result = operation(original)
+    except BaseException as exc:  # noqa: BLE001 - compared with the expected error
+        _forget(exc)
+        return type(exc).__name__ == unarmed_outcome(workload, name)
+    return _correct(workload, name, original, result)
+
+
+def _build(workload: str) -> object:
+    return {**WORKLOADS, **BIG_WORKLOADS}[workload]()
+
+
+def _correct(workload: str, operation_name: str, original: Any, result: Any) -> bool:
+    if operation_name == "copy" and type(original) is list:
+        return type(result) is list and all(
+            left is right for left, right in zip(original, result, strict=True)
+        )
+    if workload == "recursive":
+        return _recursive_ok(original, result)
+    return bool(result == original)
+
+
+def call_armed(
+    operation: Callable[[object], object], original: object, start: int, stop: int
+) -> tuple[str, object]:
+    """(status, result): the call with allocations ``start < n <= stop`` failing."""
+    try:
+        return "ok", _armed(operation, original, start, stop)
+    except BaseException as exc:  # noqa: BLE001 - every outcome is recorded
+        if type(exc) is SystemError:
+            SYSTEM_ERRORS.add(str(exc)[:200])
+        _forget(exc)
+        return type(exc).__name__, None
+
+
+# What SystemErrors said: the interpreter's own error paths raise some under failed
+# allocations (stdlib shows them too), so the parent compares messages with stdlib's.
+SYSTEM_ERRORS: set[str] = set()
+
+
+def _forget(exc: BaseException) -> None:
+    """Drop what a raised exception holds: MemoryError instances are reused from a free
+    list, and a traceback left on one would keep frames alive (noise in the leak count)."""
+    exc.__traceback__ = None
+    exc.__context__ = None
+    exc.__cause__ = None
+    vars(exc).clear()
+
+
+def _armed(
+    operation: Callable[[object], object], original: object, start: int, stop: int
+) -> object:
+    # The hooks go before anything else runs: with every allocation failing, even an
+    # except clause's bookkeeping could fail.
+    _testcapi.set_nomemory(start, stop)
+    try:
+        return operation(original)
+    finally:
+        _testcapi.remove_mem_hooks()
+
+
+# "Every allocation from k on fails" is bounded to a burst: CPython 3.11 spins forever when
+# an except clause at a bytecode offset above 255 is entered while no int can be allocated
+# (the handler's saved offset is an int object), and 3.10 aborts ("Cannot recover from
+# MemoryErrors while normalizing exceptions") after 32 failures in a row while normalizing.
+PERSISTENT_FAILURES = 16
+MODES = ("single", "burst")
+
+
+def allocations_needed(operation: Callable[[object], object], workload: str) -> int:
+    """The smallest k such that the call ends as unarmed when every allocation after k fails."""
+    unarmed = unarmed_outcome(workload, operation.__name__)
+    for start in range(100_000):
+        status, _ = call_armed(operation, _build(workload), start, start + PERSISTENT_FAILURES)
+        if status == unarmed:
+            return start
+    raise RuntimeError("the call never succeeded")
+
+
+def sweep_one(
+    workload: str, operation_name: str, stride: int, modes: tuple[str, ...]
+) -> dict[str, object]:
+    operation = getattr(MODULE, operation_name)
+    needed = allocations_needed(operation, workload)
+    statuses: dict[str, int] = {}
+    wrong_after = 0
+    wrong_ok = 0
+    for start in range(0, needed, stride):
+        stops = {"single": start + 1, "burst": start + PERSISTENT_FAILURES}
+        for stop in (stops[mode] for mode in modes):
+            original = _build(workload)
+            status, result = call_armed(operation, original, start, stop)
+            statuses[status] = statuses.get(status, 0) + 1
+            if status == "ok" and not _correct(workload, operation_name, original, result):
+                wrong_ok += 1
+            del result
+            if not _unarmed_correct(workload, operation, operation_name):
+                wrong_after += 1
+    return {
+        "allocations": needed,
+        "statuses": statuses,
+        "wrong_results_when_ok": wrong_ok,
+        "wrong_results_after": wrong_after,
+    }
+
+
+def live_counts() -> tuple[int, int]:
+    gc.collect()
+    gc.collect()
+    return len(gc.get_objects()), sys.getallocatedblocks()
+
+
+def run_round(
+    workloads: list[str], stride: int, modes: tuple[str, ...]
+) -> dict[str, dict[str, object]]:
+    report: dict[str, dict[str, object]] = {}
+    for workload in workloads:
+        for operation_name in ("copy", "deepcopy"):
+            outcome = sweep_one(workload, operation_name, stride, modes)
+            report[f"{workload}/{operation_name}"] = outcome
+    return report
+
+
+def main(argv: list[str]) -> int:
+    global MODULE
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--impl", required=True, help="copy, copykit._pycopy, copykit._ccopy")
+    parser.add_argument(
+        "--workload", action="append", choices=sorted({**WORKLOADS, **BIG_WORKLOADS})
+    )
+    parser.add_argument("--stride", type=int, default=1, help="fail every Nth allocation")
+    parser.add_argument("--rounds", type=int, default=4, help="the first one only warms up")
+    parser.add_argument("--mode", action="append", choices=MODES, help="default: both")
+    parser.add_argument("--thorough", action="store_true", help="add the big workloads")
+    arguments = parser.parse_args(argv)
+    MODULE = importlib.import_module(arguments.impl)
+    workloads = arguments.workload or [
+        *WORKLOADS,
+        *(BIG_WORKLOADS if arguments.thorough else ()),
+    ]
+    started = time.perf_counter()
+    modes = tuple(arguments.mode or MODES)
+    run_round(workloads, arguments.stride, modes)  # warms caches, interned names, free lists
+    before = live_counts()
+    report: dict[str, dict[str, object]] = {}
+    for _ in range(arguments.rounds - 1):
+        report = run_round(workloads, arguments.stride, modes)
+    after = live_counts()
+    print(
+        json.dumps(
+            {
+                "impl": arguments.impl,
+                "python": sys.version.split()[0],
+                "sweeps": report,
+                "expected_errors": EXPECTED_ERRORS,
+                "measured_rounds": arguments.rounds - 1,
+                "system_errors": sorted(SYSTEM_ERRORS),
+                "object_growth": after[0] - before[0],
+                "block_growth": after[1] - before[1],
+                "seconds": round(time.perf_counter() - started, 2),
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,198 @@
+"""Leaks: thousands of copies, failing ones included, leave memory where it was.
+
+Each case copies the same input thousands of times after a warm-up; live gc objects,
+allocated blocks, tracemalloc's traced memory (and, on a debug interpreter, the total
+reference count) must not grow with the number of copies. A leak of one object per call
+shows as thousands; the limits below leave room only for caches that settle.
+"""
+
+from __future__ import annotations
+
+import copy as stdlib_copy
+import gc
+import sys
+import tracemalloc
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ITERATIONS = 1000
+# RecursionError unwinds ~1000 levels per call: fewer calls, and a leak per level is huge.
+SLOW_CASES = {"too_deep": 20}
+MAX_OBJECT_GROWTH = 50
+MAX_BLOCK_GROWTH = 300
+MAX_TRACED_GROWTH = 64 * 1024
+MAX_REFCOUNT_GROWTH = 200
+
+
+class Plain:
+    def __init__(self, **attributes: object) -> None:
+        self.__dict__.update(attributes)
+
+
+class Slotted:
+    __slots__ = ("left", "right")
+
+    def __init__(self, left: object, right: object) -> None:
+        self.left = left
+        self.right = right
+
+
+class RaisingHook:
+    def __init__(self, error: type[BaseException]) -> None:
+        self.error = error
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> object:
+        raise self.error("from __deepcopy__")
+
+
+class Uncopyable:
+    __reduce_ex__ = None
+    __reduce__ = None
+
+
+class Malformed:
+    def __reduce_ex__(self, protocol: int) -> object:
+        return (Plain, (), ({"a": [2]}, None, None))
+
+
+class WithIterators(list):  # type: ignore[type-arg]
+    def __init__(self) -> None:
+        super().__init__([[1], {"k": [2]}])
+        self.tag = ("t", [3])
+
+
+def _nested_instances(depth: int) -> Plain:
+    """A chain of plain instances: copied through reduce, so too deep for every implementation
+    (the C twin copies nested built-in containers of any depth, so a list chain would not do)."""
+    node = Plain(next=None)
+    for _ in range(depth):
+        node = Plain(next=node)
+    return node
+
+
+def _recursive() -> list[object]:
+    items: list[object] = [1, {"k": [2]}]
+    items.append(items)
+    items.append(Plain(back=items))
+    return items
+
+
+NESTED = {"a": [1, (2, [3])], "b": Plain(x=[4], y=Slotted({5}, frozenset({6})))}
+# Case name -> (input, operation, expected exception or None).
+CASES: dict[str, tuple[object, str, type[BaseException] | None]] = {
+    "deepcopy_nested": (NESTED, "deepcopy", None),
+    "copy_instance": (Plain(a=[1], b=2), "copy", None),
+    "deepcopy_recursive": (_recursive(), "deepcopy", None),
+    "deepcopy_reduce_iterators": (WithIterators(), "deepcopy", None),
+    "deepcopy_with_memo": (NESTED, "deepcopy_with_memo", None),
+    "hook_raises_value_error": ([[1], {"k": RaisingHook(ValueError)}], "deepcopy", ValueError),
+    "hook_raises_keyboard_interrupt": (
+        [[1], RaisingHook(KeyboardInterrupt)],
+        "deepcopy",
+        KeyboardInterrupt,
+    ),
+    "uncopyable_deep": ([[1], Uncopyable()], "deepcopy", stdlib_copy.Error),
+    "uncopyable_shallow": (Uncopyable(), "copy", stdlib_copy.Error),
+    "malformed_reduce": ([(1, [2]), Malformed()], "deepcopy", ValueError),
+    "too_deep": (_nested_instances(5000), "deepcopy", RecursionError),
+}
+
+
+def operation_for(module: ModuleType, name: str) -> Callable[[object], object]:
+    if name == "deepcopy_with_memo":
+        return lambda value: module.deepcopy(value, {})
+    return getattr(module, name)  # type: ignore[no-any-return]
+
+
+def repeat(call: Callable[[], object], times: int) -> None:
+    for _ in range(times):
+        call()
+
+
+def calling(
+    operation: Callable[[object], object], value: object, error: type[BaseException] | None
+) -> Callable[[], object]:
+    def call() -> object:
+        if error is None:
+            return operation(value)
+        try:
+            operation(value)
+        except error:
+            return None
+        raise AssertionError(f"{error.__name__} expected")
+
+    return call
+
+
+def live_objects() -> int:
+    gc.collect()
+    return len(gc.get_objects())
+
+
+def allocated_blocks() -> int:
+    gc.collect()
+    return sys.getallocatedblocks()
+
+
+def traced_memory() -> int:
+    gc.collect()
+    return tracemalloc.get_traced_memory()[0]
+
+
+@pytest.fixture
+def tracing() -> Iterator[None]:
+    tracemalloc.start()
+    try:
+        yield
+    finally:
+        tracemalloc.stop()
+
+
+def growth(measure: Callable[[], int], call: Callable[[], object], times: int = ITERATIONS) -> int:
+    repeat(call, max(times // 10, 5))
+    before = measure()
+    repeat(call, times)
+    return measure() - before
+
+
+def case_call(impl: ModuleType, case: str) -> Callable[[], object]:
+    value, operation_name, error = CASES[case]
+    return calling(operation_for(impl, operation_name), value, error)
+
+
+def case_growth(measure: Callable[[], int], impl: ModuleType, case: str) -> int:
+    return growth(measure, case_call(impl, case), SLOW_CASES.get(case, ITERATIONS))
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_live_objects_stay_flat(impl: ModuleType, case: str) -> None:
+    assert case_growth(live_objects, impl, case) <= MAX_OBJECT_GROWTH
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_allocated_blocks_stay_flat(impl: ModuleType, case: str) -> None:
+    assert case_growth(allocated_blocks, impl, case) <= MAX_BLOCK_GROWTH
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_traced_memory_stays_flat(impl: ModuleType, case: str, tracing: None) -> None:
+    assert case_growth(traced_memory, impl, case) <= MAX_TRACED_GROWTH
+
+
+@pytest.mark.skipif(
+    not hasattr(sys, "gettotalrefcount"), reason="needs a debug interpreter (--with-pydebug)"
+)
+@pytest.mark.parametrize("case", list(CASES))
+def test_total_refcount_stays_flat(impl: ModuleType, case: str) -> None:
+    total = sys.gettotalrefcount  # type: ignore[attr-defined]
+    assert case_growth(total, impl, case) <= MAX_REFCOUNT_GROWTH
+
+
+def test_a_leak_would_be_seen() -> None:
+    """The measure itself: keeping one object per call is caught by each counter."""
+    kept: list[object] = []
+    leaky = calling(lambda value: kept.append([value]), NESTED, None)
+    assert growth(live_objects, leaky) > MAX_OBJECT_GROWTH
