@@ -497,7 +497,7 @@ note_failure_at(copy_state *st, const char *kind, Py_ssize_t position, PyObject 
 
 static PyObject *deepcopy_object(DeepCtx *c, PyObject *x);
 static PyObject *deepcopy_fresh(DeepCtx *c, PyObject *x);
-static PyObject *deepcopy_container(DeepCtx *c, PyObject *x);
+static PyObject *deepcopy_container(DeepCtx *c, PyObject *x, PyObject *items);
 
 /* The reduce value of x as copy/deepcopy obtain it (new reference), or NULL with
    copy.Error (no way to reduce) or the reductor's exception set. */
@@ -1572,17 +1572,20 @@ dict_is_leaf(PyObject *x)
     return 1;
 }
 
-/* Lists, dicts and tuples nested in each other are walked with an explicit stack of
-   frames, one per container being copied, not with C recursion: nesting depth costs
-   heap, not C stack. Each frame does what _deepcopy_list, _deepcopy_dict or
-   _deepcopy_tuple does for its container; other objects inside are copied by
+/* Lists, dicts, tuples and exact sets/frozensets nested in each other are walked with
+   an explicit stack of frames, one per container being copied, not with C recursion:
+   nesting depth costs heap, not C stack. Each frame does what _deepcopy_list,
+   _deepcopy_dict or _deepcopy_tuple does for its container, or for a set what
+   set.__reduce__ + _reconstruct do (its one part is the temporary list(x), whose copy
+   goes to the set's constructor); other objects inside are copied by
    deepcopy_object (which may start a walk of its own, e.g. for an instance's state). */
 
 typedef struct {
     PyObject *x;            /* the original container (strong) */
     PyObject *y;            /* its copy so far (strong; a tuple's stays NULL while every
-                               part so far is its own copy) */
-    PyTypeObject *tp;       /* list, dict or tuple */
+                               part so far is its own copy; a set's is the copy of its
+                               temporary list, once made) */
+    PyTypeObject *tp;       /* list, dict, tuple, set or frozenset */
     PyObject *child;        /* the part being copied (strong), for the path note */
     Py_ssize_t i;           /* list/tuple: index of the next part; dict: iteration pos */
     Py_ssize_t used;        /* dict: size when iteration began (the iterator's check) */
@@ -1591,6 +1594,7 @@ typedef struct {
     MemoTable *table;       /* the private memo when the frame began, or NULL */
     PyObject *key, *value;  /* dict: the current item (strong) */
     PyObject *value_copy;   /* dict: the value's copy while the key is copied (strong) */
+    PyObject *items;        /* set: the temporary list(x) (strong) */
 } Frame;
 
 #define FRAMES_INLINE 4  /* keep the C frame small: walks nest through instances */
@@ -1636,16 +1640,43 @@ frame_release(Frame *f)
     Py_CLEAR(f->key);
     Py_CLEAR(f->value);
     Py_CLEAR(f->value_copy);
+    Py_CLEAR(f->items);
 }
 
-/* Begin copying container x (list and dict memoised first, as the stdlib does).
-   0, or -1 with exception set. */
+/* Is tp set or frozenset with nothing registered for it in copy._deepcopy_dispatch or
+   copyreg.dispatch_table, so that the stdlib copies its instances through
+   set.__reduce__ (no instance attributes, no __deepcopy__)? 1, 0, or -1 with
+   exception set. */
 static int
-frame_begin(DeepCtx *c, Frame *f, PyObject *x)
+set_walkable(copy_state *st, PyTypeObject *tp)
+{
+    if (tp != &PySet_Type && tp != &PyFrozenSet_Type) {
+        return 0;
+    }
+    if (registry_lookup(st->stdlib_deep_dispatch, st->deep_registry_version, tp) != NULL) {
+        return 0;
+    }
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    if (PyDict_GetItemWithError(st->dispatch_table, (PyObject *)tp) != NULL) {
+        return 0;
+    }
+    return PyErr_Occurred() ? -1 : 1;
+}
+
+/* Begin copying container x (list and dict memoised first, as the stdlib does);
+   items is list(x) for a set (stolen), else NULL. 0, or -1 with exception set. */
+static int
+frame_begin(DeepCtx *c, Frame *f, PyObject *x, PyObject *items)
 {
     f->x = Py_NewRef(x);
     f->tp = Py_TYPE(x);
     f->table = c->table;
+    f->items = items;
+    if (f->tp == &PySet_Type || f->tp == &PyFrozenSet_Type) {
+        return 0;  /* memoised when constructed, as _reconstruct does */
+    }
     if (f->tp == &PyTuple_Type) {
         f->mark = c->table != NULL ? c->table->used : -1;
         return 0;
@@ -1720,6 +1751,10 @@ frame_next(DeepCtx *c, Frame *f, PyObject **part)
         }
         return 0;
     }
+    if (f->items != NULL) {  /* a set: its temporary list, then done */
+        *part = f->items;
+        return f->y == NULL;
+    }
     if (f->value_copy != NULL) {  /* the value is copied: now the key */
         *part = f->key;
         return 1;
@@ -1789,6 +1824,11 @@ frame_take(Frame *f, PyObject *copy)
         f->i++;
         return 0;
     }
+    if (f->items != NULL) {
+        Py_CLEAR(f->child);
+        f->y = copy;
+        return 0;
+    }
     if (f->value_copy == NULL) {
         Py_CLEAR(f->child);
         f->value_copy = copy;
@@ -1824,6 +1864,14 @@ frame_finish(DeepCtx *c, Frame *f)
         }
         return Py_NewRef(f->y != NULL ? f->y : f->x);
     }
+    if (f->items != NULL) {
+        /* _reconstruct: y = cls(*args); memo[id(x)] = y */
+        PyObject *y = PyObject_CallOneArg((PyObject *)f->tp, f->y);
+        if (y != NULL && memo_set(c, f->x, y) < 0) {
+            Py_CLEAR(y);
+        }
+        return y;
+    }
     if (f->tp == &PyDict_Type && f->table != NULL && c->table == f->table) {
         memotable_untrack(f->table, f->mark);  /* complete; no foreign code can reach it */
     }
@@ -1843,6 +1891,9 @@ frame_note(DeepCtx *c, Frame *f)
     else if (f->tp == &PyTuple_Type) {
         note_failure_at(c->st, "_Index", f->i, f->child);
     }
+    else if (f->items != NULL) {
+        note_failure_at(c->st, "_ReduceArgument", 0, f->child);
+    }
     else if (f->value_copy == NULL) {
         note_failure(c->st, "_Key", f->key, f->child);
     }
@@ -1851,19 +1902,78 @@ frame_note(DeepCtx *c, Frame *f)
     }
 }
 
+/* deepcopy of an exact set or frozenset (set_walkable) when it needs no walk: what
+   set.__reduce__ gives, (type(x), (list(x),), None), through _reconstruct. With a
+   private memo and atoms only, the temporary list's copy is not even made: the table
+   maps the list to itself, which stands for "a copy of it, made if the memo is ever
+   shown" (memotable_to_dict), and set(list) equals set(copy of list). New reference,
+   memoised and kept alive; NULL with exception set; or NULL without one and *items
+   list(x) (new reference) for a walk (frame_begin). */
+static PyObject *
+deepcopy_set_leaf(DeepCtx *c, PyObject *x, PyObject **items)
+{
+    PyObject *list, *y = NULL;
+    *items = NULL;
+    list = PySequence_List(x);
+    if (list == NULL) {
+        return NULL;
+    }
+    if (c->table == NULL || !list_is_leaf(list)) {
+        *items = list;
+        return NULL;
+    }
+    /* what calling the exact type does (no empty frozenset singleton in 3.10+) */
+    y = PySet_CheckExact(x) ? PySet_New(list) : PyFrozenSet_New(list);
+    if (y != NULL
+        && (memotable_set(c->table, list, list) < 0 || memotable_keep(c->table, list) < 0
+            || memotable_set(c->table, x, y) < 0 || memotable_keep(c->table, x) < 0)) {
+        Py_CLEAR(y);
+    }
+    Py_DECREF(list);
+    return y;
+}
+
 static int memo_complete(DeepCtx *c, PyObject *x, PyObject *y);
 static int memo_find(DeepCtx *c, PyObject *x, PyObject **found);
 static PyObject *deepcopy_leaf(DeepCtx *c, PyObject *x, PyTypeObject *tp);
 
-/* The copy of one part for the frame on top, or NULL: with *push set when the part is
-   a container to walk (no exception), else with an exception set. */
+/* copy_part for a set or frozenset part (fresh: it cannot be in the memo): its copy, or
+   NULL with *push set and *items list(x) (new reference) when it is walked, else NULL
+   with exception set. */
 static PyObject *
-copy_part(DeepCtx *c, Frame *f, PyObject *part, int *push)
+copy_set_part(DeepCtx *c, PyObject *part, int fresh, int *push, PyObject **items)
+{
+    PyObject *copy = NULL;
+    int r;
+    if (!fresh) {
+        r = memo_find(c, part, &copy);
+        if (r != 0) {
+            return copy;  /* found, or NULL with exception set */
+        }
+    }
+    r = set_walkable(c->st, Py_TYPE(part));
+    if (r <= 0) {
+        /* registered copiers or reductors: the general path */
+        return r < 0 ? NULL : deepcopy_fresh(c, part);
+    }
+    copy = deepcopy_set_leaf(c, part, items);
+    if (copy == NULL && *items != NULL) {
+        *push = 1;
+    }
+    return copy;
+}
+
+/* The copy of one part for the frame on top, or NULL: with *push set when the part is
+   a container to walk (no exception; *items then list(part) for a set, new reference,
+   else NULL), else with an exception set. */
+static PyObject *
+copy_part(DeepCtx *c, Frame *f, PyObject *part, int *push, PyObject **items)
 {
     PyTypeObject *tp = Py_TYPE(part);
     PyObject *copy = NULL;
     int fresh = 0, r;
     *push = 0;
+    *items = NULL;
     if (c->table != NULL) {
         if (tp != &PyDict_Type && tp != &PyList_Type && tp != &PyTuple_Type
             && is_deep_atomic(tp)) {
@@ -1873,6 +1983,9 @@ copy_part(DeepCtx *c, Frame *f, PyObject *part, int *push)
         fresh = Py_REFCNT(part) == 1;
     }
     f->child = Py_NewRef(part);
+    if (tp == &PySet_Type || tp == &PyFrozenSet_Type) {
+        return copy_set_part(c, part, fresh, push, items);
+    }
     if (tp != &PyList_Type && tp != &PyDict_Type && tp != &PyTuple_Type) {
         return fresh ? deepcopy_fresh(c, part) : deepcopy_object(c, part);
     }
@@ -1899,21 +2012,21 @@ copy_part(DeepCtx *c, Frame *f, PyObject *part, int *push)
     return NULL;
 }
 
-/* deepcopy of a list, dict or tuple not in the memo, with everything nested in it
-   (new reference), or NULL with exception set and path notes added. The copy is
-   memoised as deepcopy does. */
+/* deepcopy of a list, dict, tuple or walkable set (items: list(x), stolen; else NULL)
+   not in the memo, with everything nested in it (new reference), or NULL with
+   exception set and path notes added. The copy is memoised as deepcopy does. */
 static PyObject *
-deepcopy_container(DeepCtx *c, PyObject *x)
+deepcopy_container(DeepCtx *c, PyObject *x, PyObject *items)
 {
     FrameStack stack;
     Frame *f;
-    PyObject *part, *copy, *original;
+    PyObject *part, *copy, *original, *part_items;
     int push, r;
     stack.frames = stack.inline_frames;
     stack.depth = 0;
     stack.cap = FRAMES_INLINE;
     f = frames_push(&stack);
-    if (frame_begin(c, f, x) < 0) {
+    if (frame_begin(c, f, x, items) < 0) {
         goto error_in_top;
     }
     for (;;) {
@@ -1923,11 +2036,15 @@ deepcopy_container(DeepCtx *c, PyObject *x)
             goto error;
         }
         if (r > 0) {
-            copy = copy_part(c, f, part, &push);
+            copy = copy_part(c, f, part, &push, &part_items);
             if (push) {
                 /* f->child stays set: the parent names the part if its copy fails */
                 f = frames_push(&stack);
-                if (f == NULL || frame_begin(c, f, part) < 0) {
+                if (f == NULL) {
+                    Py_XDECREF(part_items);
+                    goto error_in_top;
+                }
+                if (frame_begin(c, f, part, part_items) < 0) {
                     goto error_in_top;
                 }
                 continue;
@@ -1994,46 +2111,6 @@ deepcopy_method(DeepCtx *c, PyObject *x)
     }
     Py_DECREF(func);
     Py_DECREF(self);
-    return y;
-}
-
-/* deepcopy of an exact set or frozenset: what set.__reduce__ gives, (type(x),
-   (list(x),), None), through _reconstruct, without building the reduce value. The
-   temporary list is copied and memoised exactly as the stdlib does. With a private
-   memo and atoms only, the list's copy is not even made: the table maps the list to
-   itself, which stands for "a copy of it, made if the memo is ever shown"
-   (memotable_to_dict), and set(list) equals set(copy of list). */
-static PyObject *
-deepcopy_set(DeepCtx *c, PyObject *x)
-{
-    PyObject *items, *items_copy, *y = NULL;
-    items = PySequence_List(x);
-    if (items == NULL) {
-        return NULL;
-    }
-    if (c->table != NULL && list_is_leaf(items)) {
-        /* what calling the exact type does (no empty frozenset singleton in 3.10+) */
-        y = PySet_CheckExact(x) ? PySet_New(items) : PyFrozenSet_New(items);
-        if (y != NULL
-            && (memotable_set(c->table, items, items) < 0 || memotable_keep(c->table, items) < 0
-                || memotable_set(c->table, x, y) < 0)) {
-            Py_CLEAR(y);
-        }
-        Py_DECREF(items);
-        return y;
-    }
-    items_copy = deepcopy_object(c, items);
-    if (items_copy == NULL) {
-        note_failure_at(c->st, "_ReduceArgument", 0, items);
-    }
-    else {
-        y = PyObject_CallOneArg((PyObject *)Py_TYPE(x), items_copy);
-        if (y != NULL && memo_set(c, x, y) < 0) {
-            Py_CLEAR(y);
-        }
-        Py_DECREF(items_copy);
-    }
-    Py_DECREF(items);
     return y;
 }
 
@@ -2202,14 +2279,6 @@ deepcopy_other(DeepCtx *c, PyObject *x)
     if (PyType_Check(x)) {
         return Py_NewRef(x);
     }
-    if (tp == &PySet_Type || tp == &PyFrozenSet_Type) {
-        /* no instance attributes, no __deepcopy__: registered reductors aside, the
-           stdlib reduces them with set.__reduce__ */
-        PyObject *reductor = PyDict_GetItemWithError(st->dispatch_table, (PyObject *)tp);
-        if (reductor == NULL) {
-            return PyErr_Occurred() ? NULL : deepcopy_set(c, x);
-        }
-    }
     plan = plan_find(st, tp, &known);
     if (plan != NULL && plan->kind == PLAN_IDENTITY) {
         return Py_NewRef(x);
@@ -2361,9 +2430,29 @@ deepcopy_fresh(DeepCtx *c, PyObject *x)
         if (Py_EnterRecursiveCall(" while deep-copying an object")) {
             return NULL;
         }
-        y = deepcopy_container(c, x);  /* memoises, and walks without recursion */
+        y = deepcopy_container(c, x, NULL);  /* memoises, and walks without recursion */
         Py_LeaveRecursiveCall();
         return y;
+    }
+    if (tp == &PySet_Type || tp == &PyFrozenSet_Type) {
+        PyObject *items;
+        int r = set_walkable(c->st, tp);
+        if (r < 0) {
+            return NULL;
+        }
+        if (r > 0) {
+            y = deepcopy_set_leaf(c, x, &items);  /* memoises */
+            if (y != NULL || items == NULL) {
+                return y;
+            }
+            if (Py_EnterRecursiveCall(" while deep-copying an object")) {
+                Py_DECREF(items);
+                return NULL;
+            }
+            y = deepcopy_container(c, x, items);  /* memoises */
+            Py_LeaveRecursiveCall();
+            return y;
+        }
     }
     if (Py_EnterRecursiveCall(" while deep-copying an object")) {
         return NULL;
