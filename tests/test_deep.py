@@ -88,6 +88,27 @@ def deep_child(module_name: str, shape: str, depth: int, recursion_limit: int) -
     return run_child(arguments, timeout=CHILD_TIMEOUT_SECONDS)
 
 
+SMALL_C_STACK_INTERPRETERS = {
+    minor: path for minor, path in INTERPRETERS.items() if minor in ("3.10", "3.11")
+}
+
+
+@pytest.mark.parametrize("shape", INSTANCE_SHAPES)
+@pytest.mark.parametrize(
+    "interpreter",
+    list(SMALL_C_STACK_INTERPRETERS.values()),
+    ids=list(SMALL_C_STACK_INTERPRETERS),
+)
+def test_c_instance_chain_under_raised_limit_never_crashes(interpreter: Path, shape: str) -> None:
+    """Before 3.12 only the recursion limit bounds nesting: C must bound its own C stack."""
+    module_name = IMPLEMENTATION_MODULES["c"]
+    require_importable_in_child(module_name, str(interpreter))
+    arguments = [str(TESTS / "hardening_deep.py"), module_name, shape, str(INSTANCE_DEPTH)]
+    arguments = ["-c", _WITH_LIMIT.format(limit=MILLION), *arguments]
+    result = run_child(arguments, CHILD_TIMEOUT_SECONDS, interpreter=str(interpreter))
+    assert _report(result)["outcome"] in ("ok", "RecursionError")
+
+
 def stdlib_copies_under_raised_limit() -> bool:
     """Whether stdlib copies a 100,000-deep list once the limit is raised (3.11+ can)."""
     result = deep_child("copy", "list", INSTANCE_DEPTH, MILLION)

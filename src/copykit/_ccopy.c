@@ -2408,6 +2408,39 @@ memo_complete(DeepCtx *c, PyObject *x, PyObject *y)
     return 0;
 }
 
+#if PY_VERSION_HEX < 0x030C0000
+/* Before 3.12 the interpreter bounds nesting only by sys.getrecursionlimit(), so with a
+   raised limit deep objects (instance chains, __deepcopy__ hooks calling deepcopy)
+   would overflow the C stack. The thread's nesting (Python frames and recursive C
+   calls) is bounded here too. Measured with the default 8 MB stack: instance chains
+   count 2 per instance and crash near 6,100 instances (12,200); hook chains count 3 per
+   instance on 3.10 and crash near 4,000 (12,000), 2 on 3.11 and crash near 4,200
+   (8,400). 4,000 is under half the lowest, leaving room for callers' C frames, and
+   above the default limit of 1,000, which then raises first, as in the stdlib. */
+#define C_NESTING_MAX 4000
+#endif
+
+/* 1 with RecursionError set if the thread nests too deep for the C stack (see
+   C_NESTING_MAX; never on 3.12+, where the interpreter bounds C recursion), else 0. */
+static inline int
+c_nesting_exceeded(void)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    PyThreadState *tstate = PyThreadState_Get();
+#if PY_VERSION_HEX >= 0x030B0000
+    int depth = tstate->recursion_limit - tstate->recursion_remaining;
+#else
+    int depth = tstate->recursion_depth;
+#endif
+    if (depth > C_NESTING_MAX) {
+        PyErr_SetString(PyExc_RecursionError,
+                        "maximum recursion depth exceeded while deep-copying an object");
+        return 1;
+    }
+#endif
+    return 0;
+}
+
 /* deepcopy(x, memo) for an object known not to be in the memo: new reference, or NULL
    with exception set. The dispatcher proper: by exact type, then memoise. */
 static PyObject *
@@ -2427,7 +2460,7 @@ deepcopy_fresh(DeepCtx *c, PyObject *x)
         }
         /* one C level per walk (however deep the containers in it nest): walks
            nest in C only through other objects, e.g. an instance's state */
-        if (Py_EnterRecursiveCall(" while deep-copying an object")) {
+        if (c_nesting_exceeded() || Py_EnterRecursiveCall(" while deep-copying an object")) {
             return NULL;
         }
         y = deepcopy_container(c, x, NULL);  /* memoises, and walks without recursion */
@@ -2445,7 +2478,7 @@ deepcopy_fresh(DeepCtx *c, PyObject *x)
             if (y != NULL || items == NULL) {
                 return y;
             }
-            if (Py_EnterRecursiveCall(" while deep-copying an object")) {
+            if (c_nesting_exceeded() || Py_EnterRecursiveCall(" while deep-copying an object")) {
                 Py_DECREF(items);
                 return NULL;
             }
@@ -2454,7 +2487,7 @@ deepcopy_fresh(DeepCtx *c, PyObject *x)
             return y;
         }
     }
-    if (Py_EnterRecursiveCall(" while deep-copying an object")) {
+    if (c_nesting_exceeded() || Py_EnterRecursiveCall(" while deep-copying an object")) {
         return NULL;
     }
     if (tp == &PyMethod_Type) {
