@@ -125,9 +125,23 @@ def test_c_leaks_no_more_than_the_pure_twin_under_failure(interpreter: Path) -> 
     assert c_report["object_growth"] <= allowed
 
 
+def stdlib_control_interpreter() -> Path:
+    """An interpreter whose own deepcopy survives failed allocations: 3.10 or 3.11.
+
+    On 3.12.1 and 3.13.0 CPython's deepcopy segfaults under them (in _reconstruct's generator
+    expression), so stdlib can check the harness only there, whichever interpreter runs pytest.
+    """
+    if sys.version_info < (3, 12):
+        return Path(sys.executable)
+    candidates = [path for minor, path in pyenv_interpreters().items() if minor < "3.12"]
+    if not candidates:
+        pytest.skip("no 3.10/3.11 interpreter: stdlib crashes under failed allocations here")
+    return candidates[-1]
+
+
 def test_sweep_injects_failures_into_every_workload() -> None:
     """The harness itself: stdlib's deepcopy makes allocations and meets MemoryError."""
-    report = sweep(Path(sys.executable), "copy")
+    report = sweep(stdlib_control_interpreter(), "copy")
     for name, outcome in report["sweeps"].items():
         if name.endswith("/deepcopy"):
             assert outcome["allocations"] > 0 and outcome["statuses"].get("MemoryError"), name
