@@ -1534,24 +1534,14 @@ list_append_steal(PyObject *y, PyObject *item)
     return rc;
 }
 
-/* Are all items of the list atoms (so its deep copy is a plain slice)? */
+/* Are all items of the exact list or tuple atoms? A list of atoms deep-copies as a plain
+   slice; a tuple of atoms is its own deep copy. Reads the item array directly (no call). */
 static inline int
-list_is_leaf(PyObject *x)
+sequence_is_leaf(PyObject *x)
 {
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(x); i++) {
-        if (!is_deep_atomic(Py_TYPE(PyList_GET_ITEM(x, i)))) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* Are all items of the tuple atoms (so it is its own deep copy)? */
-static inline int
-tuple_is_leaf(PyObject *x)
-{
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(x); i++) {
-        if (!is_deep_atomic(Py_TYPE(PyTuple_GET_ITEM(x, i)))) {
+    PyObject **items = PySequence_Fast_ITEMS(x);
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(x); i++) {
+        if (!is_deep_atomic(Py_TYPE(items[i]))) {
             return 0;
         }
     }
@@ -1918,7 +1908,7 @@ deepcopy_set_leaf(DeepCtx *c, PyObject *x, PyObject **items)
     if (list == NULL) {
         return NULL;
     }
-    if (c->table == NULL || !list_is_leaf(list)) {
+    if (c->table == NULL || !sequence_is_leaf(list)) {
         *items = list;
         return NULL;
     }
@@ -1997,7 +1987,7 @@ copy_part(DeepCtx *c, Frame *f, PyObject *part, int *push, PyObject **items)
     }
     if (c->table != NULL) {
         if (tp == &PyTuple_Type) {
-            if (tuple_is_leaf(part)) {
+            if (sequence_is_leaf(part)) {
                 return Py_NewRef(part);  /* every item its own copy: the tuple too */
             }
         }
@@ -2364,7 +2354,7 @@ deepcopy_leaf(DeepCtx *c, PyObject *x, PyTypeObject *tp)
 {
     PyObject *y;
     if (tp == &PyList_Type) {
-        if (!list_is_leaf(x)) {
+        if (!sequence_is_leaf(x)) {
             return NULL;
         }
         y = PyList_GetSlice(x, 0, PyList_GET_SIZE(x));
@@ -2449,7 +2439,7 @@ deepcopy_fresh(DeepCtx *c, PyObject *x)
     PyTypeObject *tp = Py_TYPE(x);
     PyObject *y;
     if (tp == &PyList_Type || tp == &PyDict_Type || tp == &PyTuple_Type) {
-        if (c->table != NULL && tp == &PyTuple_Type && tuple_is_leaf(x)) {
+        if (c->table != NULL && tp == &PyTuple_Type && sequence_is_leaf(x)) {
             return Py_NewRef(x);  /* every item its own copy: the tuple too */
         }
         if (c->table != NULL && tp != &PyTuple_Type) {
