@@ -297,6 +297,116 @@ def dict_key_hash_raises_keyboard_interrupt(module: ModuleType, log: Log) -> tup
     return deep(module, data)
 
 
+# --- dict copies that start as clones (C: plain keys, private memo) ------------------------
+# C copies a dict whose keys are all plain atoms by cloning it and replacing the values that
+# are not atoms; before foreign code runs, before a hook sees the memo, and when the original
+# changed, the clone is cut back to the items copied so far. These check that nobody can tell.
+
+
+def partial_copies(memo: Any) -> list[object]:
+    """The dicts in the memo as (keys, value type names): stdlib's half-built copies."""
+    return [
+        (list(value), [type(item).__name__ for item in value.values()])
+        for key, value in memo.items()
+        if key != id(memo) and type(value) is dict
+    ]
+
+
+@scenario
+def clone_hook_sees_half_built_dicts(module: ModuleType, log: Log) -> tuple[object, object]:
+    inner: dict[object, object] = {"c": [2], "n": 5}
+    inner["h"] = Hooked("h", log, lambda memo: log.append(("dicts", partial_copies(memo))))
+    inner["d"] = [3]
+    inner["m"] = 6
+    data = {"a": [1], "x": 1, "b": inner, "y": 2, "e": [4], "f": {"g": [5]}}
+    return deep(module, data)
+
+
+@scenario
+def clone_hook_replaces_processed_and_later_values(
+    module: ModuleType, log: Log
+) -> tuple[object, object]:
+    data: dict[object, object] = {"a": [1], "n": 1}
+
+    def replace(memo: Any) -> None:
+        data["a"] = "changed"
+        data["n"] = 2
+        data["z"] = 3
+        data["w"] = [9]
+
+    data["h"] = Hooked("h", log, replace)
+    data["z"] = 0
+    data["w"] = [4]
+    return deep(module, data)
+
+
+@scenario
+def clone_reducer_replaces_later_atom(module: ModuleType, log: Log) -> tuple[object, object]:
+    data: dict[object, object] = {"a": [1]}
+
+    def make() -> object:
+        data["z"] = 99
+        data["l"] = (7,)
+        return (Plain, ())
+
+    data["r"] = Reducing(log, make)
+    data["z"] = 3
+    data["l"] = [8]
+    return deep(module, [data, {"k": data}])
+
+
+class CollidesWithDeepcopy:
+    """An instance-dict key that collides with "__deepcopy__": its ``__eq__`` runs during the
+    attribute lookup, before anything that hands the memo out, and acts once."""
+
+    def __init__(self, action: Callable[[], object]) -> None:
+        self.action: Callable[[], object] | None = action
+
+    def __hash__(self) -> int:
+        return hash("__deepcopy__")
+
+    def __eq__(self, other: object) -> bool:
+        note(("__eq__", other))
+        action, self.action = self.action, None
+        if action is not None:
+            action()
+        return other is self
+
+
+@scenario
+def clone_attribute_lookup_replaces_later_atom(
+    module: ModuleType, log: Log
+) -> tuple[object, object]:
+    module.deepcopy(Plain(warm=[0]))  # C learns its plan for Plain before the copy below
+    data: dict[object, object] = {"a": [1]}
+    key = CollidesWithDeepcopy(lambda: data.update(z=99, t=[5]))
+    plain = Plain(v=[2])
+    plain.__dict__[key] = 1
+    data["p"] = plain
+    data["z"] = 3
+    data["t"] = 4
+    # the key is copied (and memoised) first, so that copying plain's state runs no hook
+    return deep(module, [key, data])
+
+
+@scenario
+def clone_weakref_keys_compare_referents(module: ModuleType, log: Log) -> tuple[object, object]:
+    import weakref
+
+    actions: dict[str, Callable[[], object]] = {}
+    first, second = LoggingKey("k1", log, actions), LoggingKey("k2", log, actions)
+    data = {weakref.ref(first): [1], weakref.ref(second): [2], "z": [3]}
+    log.clear()
+    original, result = deep(module, data)
+    return (original, first, second), result
+
+
+@scenario
+def clone_instance_attribute_dict(module: ModuleType, log: Log) -> tuple[object, object]:
+    plain = Plain(a=[1], b=2, c={"d": [3]})
+    return deep(module, [vars(plain), plain])
+
+
 class ListOnCopy:
     """A hashable key whose deep copy is an unhashable list."""
 

@@ -132,7 +132,15 @@ typedef struct {
     PyObject *memo;      /* dict mode: the memo dict (owned if owns_memo) */
     PyObject *memo_key;  /* dict mode: id(memo) as an int (owned) */
     int owns_memo;
+    struct FrameStack *walks;  /* the innermost container walk in progress, or NULL */
+    Py_ssize_t cloned;         /* frames of those walks whose dict copy is a clone */
+    PyObject *clone_of;        /* the dict whose clone waits for its frame (borrowed) */
+    PyObject *clone;           /* that clone (strong; see dict_clone), or NULL */
+    Py_ssize_t clone_pos;      /* PyDict_Next position of its first item not checked */
+    Py_ssize_t clone_checked;  /* its items checked (plain key, atom value) */
 } DeepCtx;
+
+static int frames_declone(DeepCtx *c);
 
 /* Enter dict mode with memo (borrowed unless owned); 0 or -1 with exception set. */
 static int
@@ -159,6 +167,9 @@ memo_materialize(DeepCtx *c)
     PyObject *dict;
     if (c->table == NULL) {
         return c->memo;
+    }
+    if (c->cloned > 0 && frames_declone(c) < 0) {
+        return NULL;
     }
     dict = memotable_to_dict(c->table);
     if (dict == NULL) {
@@ -257,14 +268,16 @@ memo_keep_alive(DeepCtx *c, PyObject *x)
     return rc;
 }
 
-/* Before code other than this module's may reach the copies made so far: give the
-   collector back what the private memo untracked (see memotable_untrack). */
-static inline void
+/* Before code other than this module's may run or reach the copies made so far: give
+   the collector back what the private memo untracked (see memotable_untrack), and
+   bring dict copies made as clones to the stdlib's state (frames_declone). */
+static inline int
 memo_settle(DeepCtx *c)
 {
     if (c->table != NULL) {
         memotable_settle(c->table);
     }
+    return c->cloned > 0 ? frames_declone(c) : 0;
 }
 
 /* memo[id(x)] = y and keep x alive, as deepcopy does for every y that is not x. */
@@ -815,10 +828,7 @@ reconstruct_list_items(DeepCtx *c, copy_state *st, PyObject *y, PyObject *listit
             Py_SETREF(item, copy);
             position++;
         }
-        if (c != NULL) {
-            memo_settle(c);
-        }
-        if (append_item(st, y, item) < 0) {
+        if ((c != NULL && memo_settle(c) < 0) || append_item(st, y, item) < 0) {
             Py_DECREF(item);
             goto done;
         }
@@ -867,10 +877,9 @@ reconstruct_dict_items(DeepCtx *c, copy_state *st, PyObject *y, PyObject *dictit
         }
         Py_CLEAR(item);
         if (c != NULL) {
-            if (deepcopy_dict_item(c, &key, &value) < 0) {
+            if (deepcopy_dict_item(c, &key, &value) < 0 || memo_settle(c) < 0) {
                 goto done;
             }
-            memo_settle(c);
         }
         if (PyObject_SetItem(y, key, value) < 0) {
             goto done;
@@ -918,11 +927,8 @@ reconstruct(DeepCtx *c, copy_state *st, PyObject *x, PyObject *rv)
     else {
         newargs = Py_NewRef(args);
     }
-    if (newargs == NULL) {
+    if (newargs == NULL || (c != NULL && memo_settle(c) < 0)) {
         goto error;
-    }
-    if (c != NULL) {
-        memo_settle(c);
     }
     y = call_constructor(st, func, newargs);
     if (y == NULL) {
@@ -938,14 +944,16 @@ reconstruct(DeepCtx *c, copy_state *st, PyObject *x, PyObject *rv)
                 call_note(st, "_note_state_failure", state, NULL);
                 goto error;
             }
-            memo_settle(c);
+            if (memo_settle(c) < 0) {
+                goto error;
+            }
         }
         if (set_state(st, y, state_copy != NULL ? state_copy : state) < 0) {
             goto error;
         }
     }
-    if (c != NULL) {
-        memo_settle(c);  /* copies reach y's own methods below */
+    if (c != NULL && memo_settle(c) < 0) {  /* copies reach y's own methods below */
+        goto error;
     }
     if (listiter != Py_None && reconstruct_list_items(c, st, y, listiter) < 0) {
         goto error;
@@ -1435,8 +1443,7 @@ deepcopy_by_plan(DeepCtx *c, const TypePlan *cached, PyObject *x)
         }
         applied = plan_apply_state(c, plan, y, state_copy, dict);
         if (applied == 0) {
-            memo_settle(c);
-            applied = set_state(st, y, state_copy) < 0 ? -1 : 1;
+            applied = memo_settle(c) < 0 || set_state(st, y, state_copy) < 0 ? -1 : 1;
         }
         if (applied < 0) {
             goto error;
@@ -1548,18 +1555,50 @@ sequence_is_leaf(PyObject *x)
     return 1;
 }
 
-/* Are all keys and values of the dict atoms (so its deep copy is dict.copy)? */
+/* Can inserting this dict key be skipped without anyone noticing? Its hash and
+   equality are C code without effects: every atom but a weak reference (which hashes
+   and compares its referent). */
 static inline int
-dict_is_leaf(PyObject *x)
+is_plain_key(PyTypeObject *tp)
 {
-    Py_ssize_t pos = 0;
-    PyObject *key, *value;
-    while (PyDict_Next(x, &pos, &key, &value)) {
-        if (!is_deep_atomic(Py_TYPE(value)) || !is_deep_atomic(Py_TYPE(key))) {
-            return 0;
-        }
+    return is_deep_atomic(tp) && tp != &_PyWeakref_RefType;
+}
+
+/* The deep copy of an exact dict x with a private memo, when its items are atoms and
+   its keys plain (is_plain_key): a clone of x (new reference). Otherwise NULL: with an
+   exception set on failure; else, when the first items checked allow it, with the
+   clone left in c->clone for x's frame to carry on from (frame_begin, frame_next:
+   values that are not atoms are replaced by their copies as they come, see
+   frame_declone), or with no clone, for an item-by-item walk. A split table (an
+   instance's attribute dict) is always walked. */
+static PyObject *
+dict_clone(DeepCtx *c, PyObject *x)
+{
+    Py_ssize_t pos = 0, before = 0, checked = 0;
+    PyObject *key, *value, *y;
+    if (((PyDictObject *)x)->ma_values != NULL) {
+        return NULL;
     }
-    return 1;
+    y = PyDict_Copy(x);
+    if (y == NULL) {
+        return NULL;
+    }
+    while (PyDict_Next(x, &pos, &key, &value)) {
+        if (!is_plain_key(Py_TYPE(key))) {
+            Py_DECREF(y);  /* nobody saw it; x holds all it holds */
+            return NULL;
+        }
+        if (!is_deep_atomic(Py_TYPE(value))) {
+            c->clone_of = x;
+            c->clone = y;
+            c->clone_pos = before;
+            c->clone_checked = checked;
+            return NULL;
+        }
+        before = pos;
+        checked++;
+    }
+    return y;
 }
 
 /* Lists, dicts, tuples and exact sets/frozensets nested in each other are walked with
@@ -1585,13 +1624,16 @@ typedef struct {
     PyObject *key, *value;  /* dict: the current item (strong) */
     PyObject *value_copy;   /* dict: the value's copy while the key is copied (strong) */
     PyObject *items;        /* set: the temporary list(x) (strong) */
+    int cloned;             /* dict: y began as a clone of x (see frame_declone) */
+    uint64_t version;       /* dict, cloned: x's version tag when cloned */
 } Frame;
 
 #define FRAMES_INLINE 4  /* keep the C frame small: walks nest through instances */
 
-typedef struct {
+typedef struct FrameStack {
     Frame *frames;
     Py_ssize_t depth, cap;
+    struct FrameStack *outer;  /* the walk this one runs inside (through an instance) */
     Frame inline_frames[FRAMES_INLINE];
 } FrameStack;
 
@@ -1622,8 +1664,12 @@ frames_push(FrameStack *stack)
 
 /* Release a frame's references. */
 static void
-frame_release(Frame *f)
+frame_release(DeepCtx *c, Frame *f)
 {
+    if (f->cloned) {
+        f->cloned = 0;
+        c->cloned--;
+    }
     Py_CLEAR(f->x);
     Py_CLEAR(f->y);
     Py_CLEAR(f->child);
@@ -1660,10 +1706,15 @@ set_walkable(copy_state *st, PyTypeObject *tp)
 static int
 frame_begin(DeepCtx *c, Frame *f, PyObject *x, PyObject *items)
 {
+    PyObject *clone = c->clone;  /* dict_clone's, just made for x */
+    c->clone = NULL;
     f->x = Py_NewRef(x);
     f->tp = Py_TYPE(x);
     f->table = c->table;
     f->items = items;
+    if (f->tp != &PyDict_Type) {
+        Py_CLEAR(clone);
+    }
     if (f->tp == &PySet_Type || f->tp == &PyFrozenSet_Type) {
         return 0;  /* memoised when constructed, as _reconstruct does */
     }
@@ -1681,10 +1732,22 @@ frame_begin(DeepCtx *c, Frame *f, PyObject *x, PyObject *items)
     else {
         f->used = f->remaining = PyDict_GET_SIZE(x);
         f->mark = c->table != NULL ? c->table->used : -1;
-        /* room for every item at once (no resizes on the way) */
-        f->y = f->used > 5 ? _PyDict_NewPresized(f->used) : PyDict_New();
-        if (f->y == NULL) {
-            return -1;
+        if (clone != NULL && c->clone_of == x && c->table != NULL) {
+            /* carry on from where dict_clone stopped */
+            f->y = clone;
+            f->i = c->clone_pos;
+            f->remaining -= c->clone_checked;
+            f->cloned = 1;
+            f->version = dict_version(x);
+            c->cloned++;
+        }
+        else {
+            /* room for every item at once (no resizes on the way) */
+            Py_XDECREF(clone);
+            f->y = f->used > 5 ? _PyDict_NewPresized(f->used) : PyDict_New();
+            if (f->y == NULL) {
+                return -1;
+            }
         }
     }
     if (memo_set(c, x, f->y) < 0) {
@@ -1692,6 +1755,73 @@ frame_begin(DeepCtx *c, Frame *f, PyObject *x, PyObject *items)
     }
     if (f->tp == &PyList_Type && c->table != NULL) {
         memotable_untrack(c->table, c->table->used - 1);
+    }
+    return 0;
+}
+
+/* A dict copy begun as a clone of x (dict_clone) holds, beyond the items copied so
+   far, x's remaining items with their original values, and keys not checked yet.
+   Nothing but this walk can see that while the memo is private and no foreign code
+   runs. Before foreign code runs (memo_settle), before the memo is shown
+   (memo_materialize), when x changed since it was cloned, and when a key turns out not
+   to be a plain atom, the copy is brought to what the stdlib's would hold: its first
+   `copied` items, in order. It is emptied and they are put back, which hashes only
+   plain keys (never calling code) and leaves later insertions in the stdlib's order.
+   0, or -1 with MemoryError set. */
+static int
+frame_declone(DeepCtx *c, Frame *f, Py_ssize_t copied)
+{
+    Py_ssize_t pos = 0, n = 0;
+    PyObject *key, *value, **saved = NULL;
+    int rc = 0;
+    f->cloned = 0;
+    c->cloned--;
+    if (copied > 0) {
+        saved = PyMem_Malloc((size_t)copied * 2 * sizeof(PyObject *));
+        if (saved == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        while (n < copied && PyDict_Next(f->y, &pos, &key, &value)) {
+            saved[2 * n] = Py_NewRef(key);
+            saved[2 * n + 1] = Py_NewRef(value);
+            n++;
+        }
+    }
+    PyDict_Clear(f->y);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (rc == 0 && PyDict_SetItem(f->y, saved[2 * i], saved[2 * i + 1]) < 0) {
+            rc = -1;
+        }
+        Py_DECREF(saved[2 * i]);
+        Py_DECREF(saved[2 * i + 1]);
+    }
+    PyMem_Free(saved);
+    return rc;
+}
+
+/* Items of a dict frame's copy that are complete: the ones fetched, less the one in
+   progress. */
+static inline Py_ssize_t
+frame_items_copied(const Frame *f)
+{
+    return f->used - f->remaining - (f->key != NULL);
+}
+
+/* frame_declone every cloned frame of the walks in progress; 0 or -1. Frames only
+   stop being clones, so the ones left are among those pushed since the last call:
+   searching from the innermost walk's top stops after as many frames as were pushed
+   since. */
+static int
+frames_declone(DeepCtx *c)
+{
+    for (FrameStack *stack = c->walks; stack != NULL && c->cloned > 0; stack = stack->outer) {
+        for (Py_ssize_t d = stack->depth - 1; d >= 0 && c->cloned > 0; d--) {
+            Frame *f = &stack->frames[d];
+            if (f->cloned && frame_declone(c, f, frame_items_copied(f)) < 0) {
+                return -1;
+            }
+        }
     }
     return 0;
 }
@@ -1749,6 +1879,10 @@ frame_next(DeepCtx *c, Frame *f, PyObject **part)
         *part = f->key;
         return 1;
     }
+    if (f->cloned && dict_version(f->x) != f->version
+        && frame_declone(c, f, frame_items_copied(f)) < 0) {
+        return -1;  /* x changed since cloned: the clone's rest is stale */
+    }
     for (;;) {
         PyObject *key, *value;
         if (PyDict_GET_SIZE(f->x) != f->used) {
@@ -1761,6 +1895,23 @@ frame_next(DeepCtx *c, Frame *f, PyObject **part)
         if (f->remaining-- == 0) {
             PyErr_SetString(PyExc_RuntimeError, "dictionary keys changed during iteration");
             return -1;
+        }
+        if (f->cloned) {
+            if (!is_plain_key(Py_TYPE(key))) {
+                /* item by item from here on (this item is fetched, not copied) */
+                if (frame_declone(c, f, f->used - f->remaining - 1) < 0) {
+                    return -1;
+                }
+            }
+            else if (INLINE_ATOM(c, Py_TYPE(value))) {
+                continue;  /* already in the clone */
+            }
+            else {
+                f->key = Py_NewRef(key);
+                f->value = Py_NewRef(value);
+                *part = value;
+                return 1;
+            }
         }
         if (INLINE_ATOM(c, Py_TYPE(value)) && INLINE_ATOM(c, Py_TYPE(key))) {
             if (PyDict_SetItem(f->y, key, value) < 0) {
@@ -1817,6 +1968,19 @@ frame_take(Frame *f, PyObject *copy)
     if (f->items != NULL) {
         Py_CLEAR(f->child);
         f->y = copy;
+        return 0;
+    }
+    if (f->cloned) {
+        /* the value's copy replaces the original in the clone; the key, a plain atom
+           with a private memo, is its own copy */
+        rc = PyDict_SetItem(f->y, f->key, copy);
+        Py_DECREF(copy);
+        if (rc < 0) {
+            return -1;
+        }
+        Py_CLEAR(f->child);
+        Py_CLEAR(f->key);
+        Py_CLEAR(f->value);
         return 0;
     }
     if (f->value_copy == NULL) {
@@ -2015,6 +2179,8 @@ deepcopy_container(DeepCtx *c, PyObject *x, PyObject *items)
     stack.frames = stack.inline_frames;
     stack.depth = 0;
     stack.cap = FRAMES_INLINE;
+    stack.outer = c->walks;
+    c->walks = &stack;
     f = frames_push(&stack);
     if (frame_begin(c, f, x, items) < 0) {
         goto error_in_top;
@@ -2047,7 +2213,7 @@ deepcopy_container(DeepCtx *c, PyObject *x, PyObject *items)
         /* the container on top is done */
         copy = frame_finish(c, f);
         original = Py_NewRef(f->x);
-        frame_release(f);
+        frame_release(c, f);
         stack.depth--;
         if (copy == NULL || memo_complete(c, original, copy) < 0) {
             Py_DECREF(original);
@@ -2062,6 +2228,7 @@ deepcopy_container(DeepCtx *c, PyObject *x, PyObject *items)
             goto error;
         }
     }
+    c->walks = stack.outer;
     if (stack.frames != stack.inline_frames) {
         PyMem_Free(stack.frames);
     }
@@ -2069,15 +2236,17 @@ deepcopy_container(DeepCtx *c, PyObject *x, PyObject *items)
 error_in_top:
     /* the frame on top failed to begin: its part's failure belongs to the parent */
     if (f != NULL) {
-        frame_release(f);
+        frame_release(c, f);
         stack.depth--;
     }
 error:
+    Py_CLEAR(c->clone);  /* made for a frame that failed to begin */
     while (stack.depth > 0) {
         f = &stack.frames[--stack.depth];
         frame_note(c, f);
-        frame_release(f);
+        frame_release(c, f);
     }
+    c->walks = stack.outer;
     if (stack.frames != stack.inline_frames) {
         PyMem_Free(stack.frames);
     }
@@ -2278,7 +2447,9 @@ deepcopy_other(DeepCtx *c, PyObject *x)
         int with_protocol = plan->with_protocol;
         PyObject *reductor = plan_reductor(st, plan);
         if (reductor == NULL && !PyErr_Occurred()) {
-            memo_settle(c);  /* the reducer is foreign code */
+            if (memo_settle(c) < 0) {  /* the reducer is foreign code */
+                return NULL;
+            }
             rv = reduce_by_plan(st, reducer, with_protocol, x);
             if (rv == NULL) {
                 return NULL;
@@ -2305,7 +2476,9 @@ deepcopy_other(DeepCtx *c, PyObject *x)
             return NULL;
         }
     }
-    memo_settle(c);  /* hooks and reductors run from here on */
+    if (memo_settle(c) < 0) {  /* hooks and reductors run from here on */
+        return NULL;
+    }
     if (lookup_not_none(x, st->s_deepcopy, &copier) < 0) {
         return NULL;
     }
@@ -2360,10 +2533,10 @@ deepcopy_leaf(DeepCtx *c, PyObject *x, PyTypeObject *tp)
         y = PyList_GetSlice(x, 0, PyList_GET_SIZE(x));
     }
     else {
-        if (!dict_is_leaf(x)) {
+        y = dict_clone(c, x);
+        if (y == NULL) {
             return NULL;
         }
-        y = PyDict_Copy(x);
     }
     if (y != NULL && (memotable_set(c->table, x, y) < 0 || memotable_keep(c->table, x) < 0)) {
         Py_CLEAR(y);
@@ -2451,6 +2624,7 @@ deepcopy_fresh(DeepCtx *c, PyObject *x)
         /* one C level per walk (however deep the containers in it nest): walks
            nest in C only through other objects, e.g. an instance's state */
         if (c_nesting_exceeded() || Py_EnterRecursiveCall(" while deep-copying an object")) {
+            Py_CLEAR(c->clone);
             return NULL;
         }
         y = deepcopy_container(c, x, NULL);  /* memoises, and walks without recursion */
@@ -2641,7 +2815,7 @@ copykit_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     PyObject *x, *memo, *nil = NULL, *y;
     PyObject *parsed[3];
     MemoTable table;
-    DeepCtx c = {st, NULL, NULL, NULL, 0};
+    DeepCtx c = {st, NULL, NULL, NULL, 0, NULL, 0, NULL, NULL, 0, 0};
     if (nargs == 1 && kwnames == NULL) {
         x = args[0];
         memo = Py_None;
@@ -2685,6 +2859,7 @@ copykit_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     if (c.table != NULL) {
         memotable_clear(c.table);
     }
+    Py_XDECREF(c.clone);  /* normally taken by its frame; a failed begin leaves it */
     Py_XDECREF(c.memo_key);
     if (c.owns_memo) {
         Py_DECREF(c.memo);
