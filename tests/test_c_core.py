@@ -610,11 +610,27 @@ def tracked_shapes() -> list[object]:
         StateUpdater({"atoms": 7}),
         collections.OrderedDict(a={"b": [8]}),
         [[], {}],
+        {"pair": (1, 2), "list": [9]},  # an untracked tuple beside a list
+        {"pair": (1, 2), "text": "atoms and an untracked tuple only"},
+        {"pair": (shared, 2), "n": 1},  # a tracked tuple
+        {"inner": {"pair": (3, 4)}, "n": 2},
+        dict_with_holes(12, every=3),
     ]
+
+
+def dict_with_holes(size: int, every: int) -> dict[str, object]:
+    """A dict of list values with every ``every``-th item deleted (deleted entries stay in
+    its table until it is resized, so positions and items no longer line up)."""
+    holey: dict[str, object] = {f"k{index}": [index] for index in range(size)}
+    for index in range(0, size, every):
+        del holey[f"k{index}"]
+    holey["after"] = {"n": [size]}
+    return holey
 
 
 def test_copies_are_tracked_by_the_collector_as_stdlibs(ccopy: ModuleType) -> None:
     original = tracked_shapes()
+    gc.collect()  # untracks the tuples and dicts of atoms, as a program's data would be
     assert tracking_flags(ccopy.deepcopy(original)) == tracking_flags(copy.deepcopy(original))
 
 
@@ -745,3 +761,41 @@ def test_keyword_arguments_are_accepted(ccopy: ModuleType) -> None:
     memo: Memo = {}
     result = ccopy.deepcopy(x=[1], memo=memo)
     assert result == [1] and memo
+
+
+# --- dict copies made as clones -----------------------------------------------------------
+
+
+def test_dict_layout_is_read_directly_on_supported_interpreters(ccopy: ModuleType) -> None:
+    # the C core reads combined dict tables directly once a check at import agreed with
+    # PyDict_Next; on a supported CPython that check must pass, or the speed silently goes
+    assert ccopy._DICT_LAYOUT_VERIFIED is True
+
+
+@pytest.mark.parametrize(
+    ("size", "every"),
+    [(12, 3), (40, 2), (300, 4), (300, 1)],
+    ids=["few-holes", "half-deleted", "two-byte-index", "all-deleted"],
+)
+def test_dicts_with_deleted_items_copy_as_stdlib(
+    ccopy: ModuleType, size: int, every: int
+) -> None:
+    # holes in the original's entry array: cloned as they are (values replaced at the same
+    # entry) or compacted by dict.copy (values replaced by key)
+    original = [dict_with_holes(size, every), {"shared": dict_with_holes(size, every)}]
+    original.append(original[1])
+    run_both(ccopy, lambda module: module.deepcopy(original), original)
+    result = ccopy.deepcopy(original)
+    assert list(result[0]) == list(original[0])
+    assert tracking_flags(result) == tracking_flags(copy.deepcopy(original))
+
+
+def test_dict_keys_of_every_atom_kind_copy_as_stdlib(ccopy: ModuleType) -> None:
+    # str-only tables and general ones (other keys), keys that are atoms of each kind
+    original = [
+        {"a": [1], "b": 2},
+        {1: [1], 2.5: [2], None: [3], True: [4], b"x": [5], 3j: [6], "s": [7], int: [8]},
+        {(1, 2): [1], "after a tuple key": [2]},
+        {frozenset([1]): [1]},
+    ]
+    run_both(ccopy, lambda module: module.deepcopy(original), original)

@@ -16,6 +16,7 @@
 #include <Python.h>
 #include <structmember.h>
 #include "_memotable.h"
+#include "_dictview.h"
 
 #if PY_VERSION_HEX < 0x030A0000
 #  error "copykit needs CPython 3.10 or newer"
@@ -298,8 +299,16 @@ memo_remember(DeepCtx *c, PyObject *x, PyObject *y)
 static inline int
 is_deep_atomic(PyTypeObject *tp)
 {
-    return tp == &PyUnicode_Type || tp == &PyLong_Type || tp == &PyFloat_Type
-           || tp == Py_TYPE(Py_None) || tp == &PyBool_Type || tp == &PyBytes_Type
+    if (tp == &PyUnicode_Type || tp == &PyLong_Type || tp == &PyFloat_Type
+        || tp == Py_TYPE(Py_None) || tp == &PyBool_Type) {
+        return 1;
+    }
+    /* the usual non-atoms (containers, classes defined in Python) in one test */
+    if (PyType_HasFeature(tp, Py_TPFLAGS_HEAPTYPE | Py_TPFLAGS_LIST_SUBCLASS
+                                  | Py_TPFLAGS_DICT_SUBCLASS | Py_TPFLAGS_TUPLE_SUBCLASS)) {
+        return 0;
+    }
+    return tp == &PyBytes_Type
            || tp == &PyComplex_Type || tp == &PyType_Type || tp == &PyFunction_Type
            || tp == &PyCFunction_Type || tp == &PyCode_Type || tp == &PyRange_Type
            || tp == &_PyWeakref_RefType || tp == &PyProperty_Type
@@ -1564,6 +1573,41 @@ is_plain_key(PyTypeObject *tp)
     return is_deep_atomic(tp) && tp != &_PyWeakref_RefType;
 }
 
+/* Would inserting obj make a dict tracked by the collector (as dict insertion decides:
+   a tuple only if it is tracked itself)? */
+static inline int
+may_be_tracked(PyObject *obj)
+{
+    return PyObject_IS_GC(obj) && (!PyTuple_CheckExact(obj) || PyObject_GC_IsTracked(obj));
+}
+
+/* d[key] = value (value stolen) for a key present in dict d, at entry i if d is a
+   clone that copied its original's entry array (PyDict_Copy mostly does; when it
+   compacted instead, the key found elsewhere sends this to PyDict_SetItem). In place,
+   the value is replaced as PyDict_SetItem would, without the lookup: d is a copy under
+   construction that no code but this walk can see (no watchers, no version to keep).
+   0, or -1 with exception set. */
+static inline int
+dict_replace_at(PyObject *d, Py_ssize_t i, PyObject *key, PyObject *value)
+{
+    DictView v;
+    PyObject **slot, *old;
+    int rc;
+    if (dictview_get(d, &v) && i < v.count && v.first[i * v.stride] == key) {
+        slot = v.first + i * v.stride + 1;
+        old = *slot;
+        *slot = value;
+        if (!PyObject_GC_IsTracked(d) && may_be_tracked(value)) {
+            PyObject_GC_Track(d);
+        }
+        Py_DECREF(old);
+        return 0;
+    }
+    rc = PyDict_SetItem(d, key, value);
+    Py_DECREF(value);
+    return rc;
+}
+
 /* The deep copy of an exact dict x with a private memo, when its items are atoms and
    its keys plain (is_plain_key): a clone of x (new reference). Otherwise NULL: with an
    exception set on failure; else, when the first items checked allow it, with the
@@ -1583,7 +1627,7 @@ dict_clone(DeepCtx *c, PyObject *x)
     if (y == NULL) {
         return NULL;
     }
-    while (PyDict_Next(x, &pos, &key, &value)) {
+    while (dict_next(x, &pos, &key, &value)) {
         if (!is_plain_key(Py_TYPE(key))) {
             Py_DECREF(y);  /* nobody saw it; x holds all it holds */
             return NULL;
@@ -1889,7 +1933,7 @@ frame_next(DeepCtx *c, Frame *f, PyObject **part)
             PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during iteration");
             return -1;
         }
-        if (!PyDict_Next(f->x, &f->i, &key, &value)) {
+        if (!dict_next(f->x, &f->i, &key, &value)) {
             return 0;
         }
         if (f->remaining-- == 0) {
@@ -1973,9 +2017,7 @@ frame_take(Frame *f, PyObject *copy)
     if (f->cloned) {
         /* the value's copy replaces the original in the clone; the key, a plain atom
            with a private memo, is its own copy */
-        rc = PyDict_SetItem(f->y, f->key, copy);
-        Py_DECREF(copy);
-        if (rc < 0) {
+        if (dict_replace_at(f->y, f->i - 1, f->key, copy) < 0) {  /* the item just fetched */
             return -1;
         }
         Py_CLEAR(f->child);
@@ -3104,7 +3146,9 @@ copykit_exec(PyObject *module)
     st->object_reduce_ex = _PyType_Lookup(&PyBaseObject_Type, st->s_reduce_ex);
     st->object_reduce = _PyType_Lookup(&PyBaseObject_Type, st->s_reduce);
     st->object_getstate = _PyType_Lookup(&PyBaseObject_Type, st->s_getstate);
-    if (learn_dict_getter(st) < 0) {
+    if (dictview_verify() < 0 || learn_dict_getter(st) < 0
+        || PyModule_AddObjectRef(module, "_DICT_LAYOUT_VERIFIED",
+                                 dictview_ok ? Py_True : Py_False) < 0) {
         goto done;
     }
     if (PyModule_AddObjectRef(module, "Error", st->Error) < 0

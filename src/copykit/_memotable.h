@@ -20,6 +20,7 @@
 
 #define MEMO_SMALL_ENTRIES 32
 #define MEMO_SMALL_INDEX 64 /* 2**6, at least twice MEMO_SMALL_ENTRIES */
+#define MEMO_FIRST_HEAP_ENTRIES 256
 
 /* The low bit of an entry's key marks a value this table took off the garbage
    collector's lists (see memotable_untrack): a copy under construction that no Python
@@ -105,11 +106,14 @@ memotable_get(const MemoTable *t, const PyObject *key)
     }
 }
 
-/* Double the entry array and the index; 0 or -1 with MemoryError set. */
+/* Grow the entry array and the index: from the inline arrays straight to
+   MEMO_FIRST_HEAP_ENTRIES (a copy that outgrows them is seldom small, and each step
+   rehashes), then doubling. 0 or -1 with MemoryError set. */
 static int
 memotable_grow(MemoTable *t)
 {
-    Py_ssize_t newcap = t->capacity * 2;
+    Py_ssize_t newcap = t->capacity < MEMO_FIRST_HEAP_ENTRIES ? MEMO_FIRST_HEAP_ENTRIES
+                                                              : t->capacity * 2;
     size_t nslots = (size_t)newcap * 2;
     MemoEntry *entries;
     uint32_t *index;
@@ -142,7 +146,10 @@ memotable_grow(MemoTable *t)
     }
     t->index = index;
     t->mask = nslots - 1;
-    t->shift--;
+    t->shift = 64;
+    while (((size_t)1 << (64 - t->shift)) < nslots) {
+        t->shift--;  /* 64 - log2(nslots); nslots is a power of two */
+    }
     for (Py_ssize_t e = 0; e < t->used; e++) {
         size_t i = memotable_slot(t, memoentry_key(&t->entries[e]));
         while (t->index[i] != 0) {
