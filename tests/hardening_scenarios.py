@@ -381,7 +381,8 @@ def clone_attribute_lookup_replaces_later_atom(
     data: dict[object, object] = {"a": [1]}
     key = CollidesWithDeepcopy(lambda: data.update(z=99, t=[5]))
     plain = Plain(v=[2])
-    plain.__dict__[key] = 1
+    attributes: dict[Any, Any] = plain.__dict__
+    attributes[key] = 1
     data["p"] = plain
     data["z"] = 3
     data["t"] = 4

@@ -777,12 +777,13 @@ def test_dict_layout_is_read_directly_on_supported_interpreters(ccopy: ModuleTyp
     [(12, 3), (40, 2), (300, 4), (300, 1)],
     ids=["few-holes", "half-deleted", "two-byte-index", "all-deleted"],
 )
-def test_dicts_with_deleted_items_copy_as_stdlib(
-    ccopy: ModuleType, size: int, every: int
-) -> None:
+def test_dicts_with_deleted_items_copy_as_stdlib(ccopy: ModuleType, size: int, every: int) -> None:
     # holes in the original's entry array: cloned as they are (values replaced at the same
     # entry) or compacted by dict.copy (values replaced by key)
-    original = [dict_with_holes(size, every), {"shared": dict_with_holes(size, every)}]
+    original: list[dict[str, object]] = [
+        dict_with_holes(size, every),
+        {"shared": dict_with_holes(size, every)},
+    ]
     original.append(original[1])
     run_both(ccopy, lambda module: module.deepcopy(original), original)
     result = ccopy.deepcopy(original)
@@ -794,7 +795,7 @@ def test_dict_keys_of_every_atom_kind_copy_as_stdlib(ccopy: ModuleType) -> None:
     # str-only tables and general ones (other keys), keys that are atoms of each kind
     original = [
         {"a": [1], "b": 2},
-        {1: [1], 2.5: [2], None: [3], True: [4], b"x": [5], 3j: [6], "s": [7], int: [8]},
+        {1: [1], 2.5: [2], None: [3], False: [4], b"x": [5], 3j: [6], "s": [7], int: [8]},
         {(1, 2): [1], "after a tuple key": [2]},
         {frozenset([1]): [1]},
     ]

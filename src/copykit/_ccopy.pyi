@@ -7,6 +7,10 @@ from copykit._pycopy import replace as replace
 
 error = Error
 
+# True when the check at import found dict tables laid out as the C core reads them
+# directly (always so on CPython 3.10-3.13); else dicts go through the C API.
+_DICT_LAYOUT_VERIFIED: bool
+
 def copy(x: Any) -> Any:
     """Return a shallow copy of ``x``, exactly as ``copy.copy`` does."""
 
