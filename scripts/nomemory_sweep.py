@@ -173,6 +173,21 @@ def unarmed_outcome(workload: str, operation_name: str) -> str:
     return "ok"
 
 
+# Swept for the C twin only: C clones dicts whose keys are plain atoms and cuts the clone
+# back at a hook, at a reducer, at a key that is not a plain atom, each step allocating.
+# Run through Python code (stdlib, the pure twin) these crash CPython itself under
+# injected failures on 3.10-3.13, so they cannot serve there.
+C_ONLY_WORKLOADS: dict[str, Callable[[], object]] = {
+    "dict_clones": lambda: {
+        "a": [1],
+        "n": 2,
+        "h": Hooked([3]),
+        "z": [5],
+        "inner": {"b": [6], "r": ReduceIterators([7], {"m": [8]}), "c": {"d": [9]}},
+    },
+    "dict_key_not_plain": lambda: {"e": [10], (11,): [13], frozenset([12]): [14], "f": [15]},
+}
+
 BIG_WORKLOADS: dict[str, Callable[[], object]] = {
     "big": lambda: [WORKLOADS[name]() for name in ("containers", "instances", "hooks")] * 4,
 }
@@ -191,7 +206,7 @@ def _unarmed_correct(workload: str, operation: Callable[[object], object], name:
 
 
 def _build(workload: str) -> object:
-    return {**WORKLOADS, **BIG_WORKLOADS}[workload]()
+    return {**WORKLOADS, **C_ONLY_WORKLOADS, **BIG_WORKLOADS}[workload]()
 
 
 def _correct(workload: str, operation_name: str, original: Any, result: Any) -> bool:
@@ -310,7 +325,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--impl", required=True, help="copy, copykit._pycopy, copykit._ccopy")
     parser.add_argument(
-        "--workload", action="append", choices=sorted({**WORKLOADS, **BIG_WORKLOADS})
+        "--workload",
+        action="append",
+        choices=sorted({**WORKLOADS, **C_ONLY_WORKLOADS, **BIG_WORKLOADS}),
     )
     parser.add_argument("--stride", type=int, default=1, help="fail every Nth allocation")
     parser.add_argument("--rounds", type=int, default=4, help="the first one only warms up")
@@ -320,6 +337,7 @@ def main(argv: list[str]) -> int:
     MODULE = importlib.import_module(arguments.impl)
     workloads = arguments.workload or [
         *WORKLOADS,
+        *(C_ONLY_WORKLOADS if arguments.impl == "copykit._ccopy" else ()),
         *(BIG_WORKLOADS if arguments.thorough else ()),
     ]
     started = time.perf_counter()

@@ -408,6 +408,56 @@ def clone_instance_attribute_dict(module: ModuleType, log: Log) -> tuple[object,
     return deep(module, [vars(plain), plain])
 
 
+class SlotStateChanger:
+    """Its slot state is the class's ``live_state`` dict; ``__setattr__`` (on the copy, as
+    ``_reconstruct`` applies that state item by item with ``setattr``) runs ``change`` on
+    it first."""
+
+    __slots__ = ("a", "b", "c", "d", "z")
+    live_state: dict[str, object] = {}
+    change: Callable[[dict[str, object]], object] | None = None
+
+    def __getstate__(self) -> tuple[None, dict[str, object]]:
+        return None, SlotStateChanger.live_state
+
+    def __setattr__(self, name: str, value: object) -> None:
+        note(("__setattr__", name))
+        if SlotStateChanger.change is not None:
+            SlotStateChanger.change(SlotStateChanger.live_state)
+        object.__setattr__(self, name, value)
+
+
+def slot_state_changer(change: Callable[[dict[str, object]], object] | None) -> SlotStateChanger:
+    SlotStateChanger.change = None
+    obj = SlotStateChanger()
+    SlotStateChanger.live_state = {"a": 1, "b": 2, "c": 3}
+    SlotStateChanger.change = change
+    return obj
+
+
+@scenario
+def slot_state_grows_while_applied(module: ModuleType, log: Log) -> tuple[object, object]:
+    return shallow(module, slot_state_changer(lambda state: state.setdefault("d", 4)))
+
+
+@scenario
+def slot_state_keys_change_while_applied(module: ModuleType, log: Log) -> tuple[object, object]:
+    calls: list[None] = []
+
+    def swap(state: dict[str, object]) -> None:
+        calls.append(None)
+        if len(calls) == 2:  # while setting b: a (already applied) goes, z comes after c
+            del state["a"]
+            state["z"] = 0
+
+    return shallow(module, slot_state_changer(swap))
+
+
+@scenario
+def slot_state_applied_unchanged(module: ModuleType, log: Log) -> tuple[object, object]:
+    return shallow(module, slot_state_changer(None))
+
+
 class ListOnCopy:
     """A hashable key whose deep copy is an unhashable list."""
 

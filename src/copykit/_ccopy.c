@@ -708,12 +708,46 @@ update_instance_dict(copy_state *st, PyObject *y, PyObject *state)
     return rc;
 }
 
+/* The same for an exact dict, iterated as its items() iterator would be (and with its
+   errors when setattr changes the dict); no iterator object is made. 0 or -1. */
+static int
+set_slot_state_from_dict(PyObject *y, PyObject *slotstate)
+{
+    Py_ssize_t pos = 0, used = PyDict_GET_SIZE(slotstate), remaining = used;
+    PyObject *key, *value;
+    for (;;) {
+        int rc;
+        if (PyDict_GET_SIZE(slotstate) != used) {
+            PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during iteration");
+            return -1;
+        }
+        if (!PyDict_Next(slotstate, &pos, &key, &value)) {
+            return 0;
+        }
+        if (remaining-- == 0) {
+            PyErr_SetString(PyExc_RuntimeError, "dictionary keys changed during iteration");
+            return -1;
+        }
+        Py_INCREF(key);
+        Py_INCREF(value);
+        rc = PyObject_SetAttr(y, key, value);
+        Py_DECREF(key);
+        Py_DECREF(value);
+        if (rc < 0) {
+            return -1;
+        }
+    }
+}
+
 /* for key, value in slotstate.items(): setattr(y, key, value); 0 or -1. */
 static int
 set_slot_state(copy_state *st, PyObject *y, PyObject *slotstate)
 {
     PyObject *items = NULL, *iterator = NULL, *item = NULL, *key = NULL, *value = NULL;
     int rc = -1;
+    if (PyDict_CheckExact(slotstate)) {
+        return set_slot_state_from_dict(y, slotstate);
+    }
     items = PyObject_CallMethodNoArgs(slotstate, st->s_items);
     if (items == NULL) {
         goto done;
