@@ -2209,8 +2209,9 @@ copy_part(DeepCtx *c, Frame *f, PyObject *part, int *push, PyObject **items)
             && is_deep_atomic(tp)) {
             return Py_NewRef(part);
         }
-        /* only its container holds it: it cannot be in a private memo */
-        fresh = Py_REFCNT(part) == 1;
+        /* only its container holds it (and, in a dict being cloned, the clone's entry
+           that its copy will replace): it cannot be in a private memo */
+        fresh = Py_REFCNT(part) == (f->cloned ? 2 : 1);
     }
     f->child = Py_NewRef(part);
     if (tp == &PySet_Type || tp == &PyFrozenSet_Type) {
