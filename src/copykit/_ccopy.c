@@ -328,6 +328,60 @@ lookup_not_none(PyObject *obj, PyObject *name, PyObject **result)
     return *result != NULL;
 }
 
+/* Is the version tag of tp valid (assigned and not invalidated)? */
+static inline int
+type_tag_valid(PyTypeObject *tp)
+{
+    return (tp->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) && tp->tp_version_tag != 0;
+}
+
+/* Does getattr(cls, name) on a class of metaclass meta run no code of its own, so
+   that it yields the class's attribute as its descriptor returns it for no instance?
+   True under type's own getattro unless the metaclass has a data descriptor name. */
+static inline int
+class_lookup_is_plain(PyTypeObject *meta, PyObject *name)
+{
+    PyObject *descr;
+    if (meta == &PyType_Type) {
+        return 1;
+    }
+    if (meta->tp_getattro != PyType_Type.tp_getattro) {
+        return 0;
+    }
+    descr = _PyType_Lookup(meta, name);
+    return descr == NULL || Py_TYPE(descr)->tp_descr_set == NULL;
+}
+
+/* 3.13 moved _PyObject_GetMethod to the internal headers; it is still exported. */
+#if PY_VERSION_HEX >= 0x030D0000
+PyAPI_FUNC(int) _PyObject_GetMethod(PyObject *obj, PyObject *name, PyObject **method);
+#endif
+
+/* getattr(obj, name, None) as `obj.name(...)` resolves it, so that the call needs no
+   bound method: 1 with *func the unbound function found on the type (call it with obj
+   first), 0 with *func the attribute itself or NULL when missing (AttributeError
+   cleared, as getattr with a default does), -1 with exception set. The same lookup
+   as getattr: the type's getattro runs unless it is the generic one, whose steps
+   _PyObject_GetMethod takes in the same order. */
+static int
+lookup_method(PyObject *obj, PyObject *name, PyObject **func)
+{
+    int unbound;
+    if (Py_TYPE(obj)->tp_getattro != PyObject_GenericGetAttr) {
+        return lookup_attr(obj, name, func) < 0 ? -1 : 0;
+    }
+    *func = NULL;  /* _PyObject_GetMethod leaves it alone when the name is missing */
+    unbound = _PyObject_GetMethod(obj, name, func);
+    if (*func == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            return -1;
+        }
+        PyErr_Clear();
+        return 0;
+    }
+    return unbound;
+}
+
 /* ======================================================================== */
 /* Small Python helpers                                                     */
 /* ======================================================================== */
@@ -512,6 +566,68 @@ static PyObject *deepcopy_object(DeepCtx *c, PyObject *x);
 static PyObject *deepcopy_fresh(DeepCtx *c, PyObject *x);
 static PyObject *deepcopy_container(DeepCtx *c, PyObject *x, PyObject *items);
 
+/* object.__reduce_ex__(x, 4) for a class whose __reduce__ is a Python function and
+   whose metaclass finds class attributes without running code: that method looks up
+   x.__reduce__ and, seeing the class's differs from object's, calls it with no
+   arguments; here the function is called without the bound methods. New reference,
+   NULL with exception set, or NULL without one when this does not apply. */
+static PyObject *
+object_reduce_ex_by_function(copy_state *st, PyObject *x)
+{
+    PyTypeObject *tp = Py_TYPE(x), *meta = Py_TYPE(tp);
+    PyObject *cls_reduce, *reduce, *rv;
+    unsigned int tag = tp->tp_version_tag;
+    int unbound;
+    cls_reduce = _PyType_Lookup(tp, st->s_reduce);
+    if (cls_reduce == NULL || !PyFunction_Check(cls_reduce) || !type_tag_valid(tp)
+        || !class_lookup_is_plain(meta, st->s_reduce)) {
+        return NULL;
+    }
+    /* getattr(x, "__reduce__"): an instance dict lookup, which may run a key's __eq__ */
+    unbound = lookup_method(x, st->s_reduce, &reduce);
+    if (unbound < 0) {
+        return NULL;
+    }
+    if (reduce == NULL) {
+        return NULL;  /* the class lost its __reduce__ meanwhile: see below */
+    }
+    if (!type_tag_valid(tp) || tp->tp_version_tag != tag) {
+        /* that lookup ran code that changed the class: getattr(type(x), "__reduce__")
+           for real. If it is object's now, object.__reduce_ex__ is called after all and
+           looks x.__reduce__ up once more (a known difference, docs/c-design.md). */
+        PyObject *now = PyObject_GetAttr((PyObject *)tp, st->s_reduce);
+        int inherited = now == st->object_reduce;
+        Py_XDECREF(now);
+        if (now == NULL || inherited) {
+            Py_DECREF(reduce);
+            return NULL;
+        }
+    }
+    /* getattr(type(x), "__reduce__") is not object's: call what x.__reduce__ found */
+    if (unbound) {
+        rv = PyObject_CallOneArg(reduce, x);
+    }
+    else {
+        rv = PyObject_CallNoArgs(reduce);
+    }
+    Py_DECREF(reduce);
+    return rv;
+}
+
+/* getattr(x, "__reduce_ex__")(4) given the unbound method found on the type. */
+static PyObject *
+call_reduce_ex(copy_state *st, PyObject *reduce_ex, PyObject *x)
+{
+    PyObject *args[2] = {x, st->four};
+    if (reduce_ex == st->object_reduce_ex) {
+        PyObject *rv = object_reduce_ex_by_function(st, x);
+        if (rv != NULL || PyErr_Occurred()) {
+            return rv;
+        }
+    }
+    return PyObject_Vectorcall(reduce_ex, args, 2, NULL);
+}
+
 /* The reduce value of x as copy/deepcopy obtain it (new reference), or NULL with
    copy.Error (no way to reduce) or the reductor's exception set. */
 static PyObject *
@@ -538,8 +654,17 @@ reduce_object(copy_state *st, PyObject *x, int deep)
     else if (PyErr_Occurred()) {
         return NULL;
     }
-    if (lookup_not_none(x, st->s_reduce_ex, &reductor) < 0) {
+    truth = lookup_method(x, st->s_reduce_ex, &reductor);
+    if (truth < 0) {
         return NULL;
+    }
+    if (truth > 0) {
+        rv = call_reduce_ex(st, reductor, x);
+        Py_DECREF(reductor);
+        return rv;
+    }
+    if (reductor == Py_None) {
+        Py_CLEAR(reductor);
     }
     if (reductor != NULL) {
         rv = PyObject_CallOneArg(reductor, st->four);
@@ -774,7 +899,8 @@ static int
 set_state(copy_state *st, PyObject *y, PyObject *state)
 {
     PyObject *setstate, *result;
-    if (lookup_attr(y, st->s_setstate, &setstate) < 0) {
+    /* hasattr(y, "__setstate__"), without binding a method only to drop it */
+    if (lookup_method(y, st->s_setstate, &setstate) < 0) {
         return -1;
     }
     if (setstate == NULL) {
@@ -983,13 +1109,6 @@ done:
    as the stdlib's. A plan is learnt from a real __reduce_ex__(4) result (so every
    check object.__reduce_ex__ makes has passed) and trusted while the type's version
    tag is unchanged: any change to the class or its bases gives it a new tag. */
-
-/* Is the version tag of tp valid (assigned and not invalidated)? */
-static inline int
-type_tag_valid(PyTypeObject *tp)
-{
-    return (tp->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) && tp->tp_version_tag != 0;
-}
 
 /* The cache entry for tp (the place it would live; check its tag). */
 static inline TypePlan *
