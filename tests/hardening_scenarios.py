@@ -1348,6 +1348,188 @@ def reduce_hooks_are_staticmethods_or_classmethods(
     )
 
 
+# --- slots classes with a Python __getstate__ (no instance dict: found on the class) -----
+
+
+class SlotsGetstate:
+    """Like uuid.UUID: slots only, a Python ``__getstate__`` and ``__setstate__``, logged."""
+
+    __slots__ = ("value", "__weakref__")
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __getstate__(self) -> object:
+        note(("SlotsGetstate.__getstate__", type(self).__name__))
+        return {"value": self.value}
+
+    def __setstate__(self, state: Any) -> None:
+        note(("SlotsGetstate.__setstate__", type(self).__name__, sorted(state)))
+        self.value = state["value"]
+
+
+class ChangedSlotsGetstate(SlotsGetstate):
+    __slots__ = ()
+
+
+class SlotsGetstateOnly:
+    """A Python ``__getstate__`` returning a (None, slots) pair; no ``__setstate__``."""
+
+    __slots__ = ("a", "b")
+
+    def __init__(self, a: object, b: object) -> None:
+        self.a, self.b = a, b
+
+    def __getstate__(self) -> object:
+        note("SlotsGetstateOnly.__getstate__")
+        return (None, {"a": self.a, "b": self.b})
+
+
+def _getstate_plan_class_changed_mid_copy(module: ModuleType, log: Log) -> tuple[object, object]:
+    cls = ChangedSlotsGetstate
+
+    def change(memo: Any) -> None:
+        note("changing the class")
+        cls.__getstate__ = lambda self: (note("new __getstate__"), [self.value])[1]
+        cls.__setstate__ = lambda self, state: note(("new __setstate__", state))
+
+    items = [cls([1]), cls([2])]
+    module.deepcopy(items)  # the plan is learnt
+    return deep(module, [*items, Hooked("h", log, change), *items, cls([3])])
+
+
+register(
+    "getstate_plan_class_changed_mid_copy",
+    restoring(ChangedSlotsGetstate, _getstate_plan_class_changed_mid_copy),
+)
+
+
+@scenario
+def getstate_plan_new_replaced_by_getstate(module: ModuleType, log: Log) -> tuple[object, object]:
+    # A fresh class per run (its __new__ cannot be put back cleanly), so the scenario
+    # returns plain data: the oracle compares result types by identity.
+    class Fresh(SlotsGetstate):
+        __slots__ = ()
+
+    def logged_new(klass: type, *args: object) -> object:
+        note(("__new__", klass.__name__, args))
+        return object.__new__(klass)
+
+    def getstate(self: Any) -> object:
+        if self.value == [2]:
+            note("getstate installs __new__")
+            Fresh.__new__ = staticmethod(logged_new)  # type: ignore[assignment]
+        return {"value": self.value}
+
+    Fresh.__getstate__ = getstate  # type: ignore[method-assign]
+    module.deepcopy([Fresh([0]), Fresh([0])])  # the plan is learnt
+    original = [Fresh([1]), Fresh([2]), Fresh([3])]
+    result = module.deepcopy(original)
+    return [item.value for item in original], [(type(item) is Fresh, item.value) for item in result]
+
+
+def _getstate_plan_hooks_removed_or_odd(module: ModuleType, log: Log) -> tuple[object, object]:
+    cls = ChangedSlotsGetstate
+
+    def change(memo: Any) -> None:
+        cls.__getstate__ = lambda self: None  # no state: __setstate__ is not called
+        cls.__setstate__ = property(lambda self: note("setstate property read"))  # type: ignore[assignment]
+
+    def change_again(memo: Any) -> None:
+        cls.__getstate__ = lambda self: (note("getstate again"), (None, {"value": 9}))[1]
+        del cls.__setstate__  # SlotsGetstate's again
+
+    items = [cls([1]), cls([2])]
+    module.deepcopy(items)
+    return deep(
+        module,
+        [*items, Hooked("h", log, change), *items, Hooked("i", log, change_again), *items],
+    )
+
+
+register(
+    "getstate_plan_hooks_removed_or_odd",
+    restoring(ChangedSlotsGetstate, _getstate_plan_hooks_removed_or_odd),
+)
+
+
+@scenario
+def getstate_plan_registered_reductor_mid_copy(
+    module: ModuleType, log: Log
+) -> tuple[object, object]:
+    def register_reductor(memo: Any) -> None:
+        copyreg.dispatch_table[SlotsGetstate] = lambda obj: (note("reductor"), (list, ()))[1]
+
+    items = [SlotsGetstate([1]), SlotsGetstateOnly([2], 3)]
+    module.deepcopy(items)
+    try:
+        later = [SlotsGetstate([3]), SlotsGetstateOnly([4], 5)]
+        return deep(module, [*items, Hooked("h", log, register_reductor), *later, *items])
+    finally:
+        copyreg.dispatch_table.pop(SlotsGetstate, None)
+
+
+@scenario
+def getstate_plan_state_shared_and_failing(module: ModuleType, log: Log) -> tuple[object, object]:
+    shared = [1]
+    items = [SlotsGetstate(shared), SlotsGetstateOnly(shared, [shared]), SlotsGetstate(shared)]
+    module.deepcopy(items)
+    failing = SlotsGetstate([Raising(ValueError("in the state"))])
+    return deep(module, [*items, items[0], failing])
+
+
+class FailingGetstate(SlotsGetstate):
+    __slots__ = ()
+
+    def __getstate__(self) -> object:
+        note("failing __getstate__")
+        raise KeyError("no state")
+
+
+@scenario
+def getstate_plan_getstate_raising(module: ModuleType, log: Log) -> tuple[object, object]:
+    items = [SlotsGetstate([1]), SlotsGetstate([2])]
+    module.deepcopy(items)
+    try:
+        module.deepcopy([FailingGetstate(0)])
+    except KeyError:
+        note("first failure")
+    return deep(module, [*items, FailingGetstate(3)])
+
+
+class DictGetstate:
+    """A Python ``__getstate__`` on a class with instance dicts (which may shadow it)."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __getstate__(self) -> object:
+        note(("DictGetstate.__getstate__", self.value))
+        return {"value": self.value}
+
+
+@scenario
+def getstate_class_with_instance_dict_shadowed(
+    module: ModuleType, log: Log
+) -> tuple[object, object]:
+    items = [DictGetstate([1]), DictGetstate([2])]
+    module.deepcopy(items)
+    by_getstate, by_reduce_ex, by_hook = DictGetstate([3]), DictGetstate([4]), DictGetstate([5])
+    by_getstate.__getstate__ = lambda: (note("instance __getstate__"), {"value": 0})[1]
+    by_reduce_ex.__reduce_ex__ = lambda protocol: (note("instance ex"), (list, ()))[1]
+    by_hook.__deepcopy__ = lambda memo: (note("instance hook"), "hooked")[1]
+    return deep(module, [*items, by_getstate, by_reduce_ex, by_hook, *items])
+
+
+class MetaLoggedSlots(SlotsGetstate, metaclass=LoggingMeta):
+    __slots__ = ()
+
+
+@scenario
+def getstate_plan_under_logging_metaclass(module: ModuleType, log: Log) -> tuple[object, object]:
+    return deep(module, [MetaLoggedSlots([1]), MetaLoggedSlots([2]), MetaLoggedSlots([3])])
+
+
 # --- malformed __reduce_ex__ results, for copy and deepcopy -------------------------------
 
 

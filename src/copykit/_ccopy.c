@@ -28,6 +28,16 @@
 #  define lookup_attr _PyObject_LookupAttr
 #endif
 
+/* Keeps a big, rarely nested path out of a recursive caller's stack frame (the
+   recursion through deepcopy_fresh pays for every local an inlined callee adds). */
+#if defined(__GNUC__) || defined(__clang__)
+#  define NO_INLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#  define NO_INLINE __declspec(noinline)
+#else
+#  define NO_INLINE
+#endif
+
 /* 3.12 spells the structmember constants with a Py_ prefix. */
 #ifndef Py_T_OBJECT_EX
 #  define Py_T_OBJECT_EX T_OBJECT_EX
@@ -46,13 +56,14 @@
 #define PLAN_REDUCE 1    /* plain instance: reduce and reconstruct done in C */
 #define PLAN_IDENTITY 2  /* immutable type whose C __deepcopy__ returns the object */
 #define PLAN_CREDUCE 3   /* immutable C type reduced by its own C __reduce(_ex)__ */
+#define PLAN_GETSTATE 4  /* no instance dict, all defaults but a Python __getstate__ */
 
 /* How plain instances of one type are reduced, learnt once and trusted while the
    type's version tag is unchanged (see "Per-type plans"). */
 typedef struct {
     PyTypeObject *type;    /* borrowed; only compared, the tag proves it is the same */
     unsigned int tag;      /* tp_version_tag when learnt; 0 = empty entry */
-    int kind;              /* PLAN_GENERAL, PLAN_REDUCE or PLAN_IDENTITY */
+    int kind;              /* PLAN_GENERAL, PLAN_REDUCE, ... */
     unsigned int meta_tag; /* tp_version_tag of the metaclass when learnt */
     int has_dict;
     int shallow_ok;        /* getattr(cls, "__copy__") finds nothing */
@@ -894,11 +905,52 @@ done:
     return rc;
 }
 
+/* Does tp give its instances a __dict__? */
+static inline int
+type_has_instance_dict(PyTypeObject *tp)
+{
+    return tp->tp_dictoffset != 0
+#if PY_VERSION_HEX >= 0x030B0000
+           || (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
+#endif
+        ;
+}
+
+/* When y has no instance dict and the generic getattr, hasattr(y, "__setstate__") and
+   y.__setstate__ both find the class's attribute and run no code: if it is a Python
+   function, call it with y first (no bound method). 1 done, 0 not applicable, -1
+   error. */
+static int
+setstate_without_instance_dict(copy_state *st, PyObject *y, PyObject *state)
+{
+    PyTypeObject *tp = Py_TYPE(y);
+    PyObject *descr, *result, *args[2] = {y, state};
+    if (tp->tp_getattro != PyObject_GenericGetAttr || type_has_instance_dict(tp)) {
+        return 0;
+    }
+    descr = _PyType_Lookup(tp, st->s_setstate);
+    if (descr == NULL || !PyFunction_Check(descr)) {
+        return 0;
+    }
+    Py_INCREF(descr);
+    result = PyObject_Vectorcall(descr, args, 2, NULL);
+    Py_DECREF(descr);
+    if (result == NULL) {
+        return -1;
+    }
+    Py_DECREF(result);
+    return 1;
+}
+
 /* The state step of _reconstruct: __setstate__ if y has one, else dict and slots. */
 static int
 set_state(copy_state *st, PyObject *y, PyObject *state)
 {
     PyObject *setstate, *result;
+    int done = setstate_without_instance_dict(st, y, state);
+    if (done != 0) {
+        return done < 0 ? -1 : 0;
+    }
     /* hasattr(y, "__setstate__"), without binding a method only to drop it */
     if (lookup_method(y, st->s_setstate, &setstate) < 0) {
         return -1;
@@ -1224,6 +1276,35 @@ plan_type_is_plain(copy_state *st, PyTypeObject *tp)
     return 1;
 }
 
+/* PLAN_GETSTATE: is tp a class without instance dicts that takes every default (as
+   plan_type_is_plain) except a Python __getstate__ (and any __setstate__)? Then
+   every attribute deepcopy and object.__reduce_ex__ look up on an instance is found
+   on the class, without running code, except __getstate__, which is called. */
+static int
+plan_type_has_python_getstate(copy_state *st, PyTypeObject *tp)
+{
+    PyObject *descr;
+    if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) || tp->tp_itemsize != 0
+        || tp->tp_getattro != PyObject_GenericGetAttr || type_has_instance_dict(tp)
+        || (tp->tp_flags & (Py_TPFLAGS_LIST_SUBCLASS | Py_TPFLAGS_DICT_SUBCLASS))
+        || PyType_IsSubtype(tp, &PyType_Type)) {
+        return 0;
+    }
+    descr = _PyType_Lookup(tp, st->s_getstate);
+    if (descr == NULL || !PyFunction_Check(descr)
+        || _PyType_Lookup(tp, st->s_deepcopy) != NULL
+        || _PyType_Lookup(tp, st->s_getnewargs) != NULL
+        || _PyType_Lookup(tp, st->s_getnewargs_ex) != NULL
+        || _PyType_Lookup(tp, st->s_reduce_ex) != st->object_reduce_ex
+        || _PyType_Lookup(tp, st->s_reduce) != st->object_reduce
+        || !newobj_is_object_new(st, (PyObject *)tp)) {
+        return 0;
+    }
+    /* object.__reduce_ex__ compares cls.__reduce__ through the metaclass */
+    descr = _PyType_Lookup(Py_TYPE(tp), st->s_reduce);
+    return descr == NULL || descr == st->object_reduce;
+}
+
 /* Fill plan's slot offsets from the type's __slotnames__ list; 1 ok, 0 unusable. */
 static int
 plan_learn_slots(copy_state *st, PyTypeObject *tp, TypePlan *plan)
@@ -1271,18 +1352,26 @@ dicts_identical(PyObject *a, PyObject *b)
     return 1;
 }
 
+/* Is rv (copyreg.__newobj__, (type(x),), state, None, None), the shape of
+   object.__reduce_ex__(4) for a class without __getnewargs(_ex)__? */
+static int
+rv_is_newobj_of(copy_state *st, PyObject *rv, PyObject *x)
+{
+    return PyTuple_CheckExact(rv) && PyTuple_GET_SIZE(rv) == 5
+           && PyTuple_GET_ITEM(rv, 0) == st->copyreg_newobj
+           && PyTuple_GET_ITEM(rv, 3) == Py_None && PyTuple_GET_ITEM(rv, 4) == Py_None
+           && PyTuple_CheckExact(PyTuple_GET_ITEM(rv, 1))
+           && PyTuple_GET_SIZE(PyTuple_GET_ITEM(rv, 1)) == 1
+           && PyTuple_GET_ITEM(PyTuple_GET_ITEM(rv, 1), 0) == (PyObject *)Py_TYPE(x);
+}
+
 /* Does rv (a real __reduce_ex__(4) result for x) match what plan predicts? 1/0/-1. */
 static int
 plan_matches(copy_state *st, const TypePlan *plan, PyObject *x, PyObject *rv)
 {
     PyObject *dict, *predicted, *actual;
     int same;
-    if (!PyTuple_CheckExact(rv) || PyTuple_GET_SIZE(rv) != 5
-        || PyTuple_GET_ITEM(rv, 0) != st->copyreg_newobj
-        || PyTuple_GET_ITEM(rv, 3) != Py_None || PyTuple_GET_ITEM(rv, 4) != Py_None
-        || !PyTuple_CheckExact(PyTuple_GET_ITEM(rv, 1))
-        || PyTuple_GET_SIZE(PyTuple_GET_ITEM(rv, 1)) != 1
-        || PyTuple_GET_ITEM(PyTuple_GET_ITEM(rv, 1), 0) != (PyObject *)Py_TYPE(x)) {
+    if (!rv_is_newobj_of(st, rv, x)) {
         return 0;
     }
     dict = instance_dict(x, plan->has_dict);
@@ -1370,6 +1459,10 @@ plan_learn(copy_state *st, PyObject *x, PyObject *rv)
     if (plan_learn_creduce(st, tp, &candidate)) {
         candidate.kind = PLAN_CREDUCE;
     }
+    else if (plan_type_has_python_getstate(st, tp)) {
+        candidate.kind = type_tag_valid(tp) && tp->tp_version_tag == candidate.tag
+                         && rv_is_newobj_of(st, rv, x) ? PLAN_GETSTATE : PLAN_GENERAL;
+    }
     else {
         candidate.kind = plan_type_is_plain(st, tp) && plan_learn_slots(st, tp, &candidate)
                          && type_tag_valid(tp) && tp->tp_version_tag == candidate.tag
@@ -1422,7 +1515,8 @@ plan_find(copy_state *st, PyTypeObject *tp, int *known)
 {
     TypePlan *plan = plan_slot(st, tp);
     *known = plan->type == tp && plan->tag == tp->tp_version_tag && type_tag_valid(tp)
-             && (plan->kind != PLAN_REDUCE || plan->meta_tag == Py_TYPE(tp)->tp_version_tag);
+             && ((plan->kind != PLAN_REDUCE && plan->kind != PLAN_GETSTATE)
+                 || plan->meta_tag == Py_TYPE(tp)->tp_version_tag);
     if (!*known || plan->kind == PLAN_GENERAL) {
         return NULL;
     }
@@ -1519,7 +1613,7 @@ plan_apply_state(DeepCtx *c, const TypePlan *plan, PyObject *y, PyObject *state,
 /* Deep copy of a plain instance by plan: exactly reduce + _reconstruct, without the
    Python calls. Returns a new reference, NULL with exception set, or NULL without an
    exception when x itself does not fit the plan (the caller takes the general path). */
-static PyObject *
+static NO_INLINE PyObject *
 deepcopy_by_plan(DeepCtx *c, const TypePlan *cached, PyObject *x)
 {
     /* a private copy: Python code (a key's __eq__ in the instance dict, hooks while
@@ -1574,6 +1668,58 @@ error:
 done:
     Py_XDECREF(dict);
     Py_XDECREF(state);
+    Py_XDECREF(state_copy);
+    return y;
+}
+
+/* Deep copy of x by plan PLAN_GETSTATE: reduce + _reconstruct without the reduce
+   value. Its class answers every lookup (no instance dict), so what runs is
+   x.__getstate__(), y = copyreg.__newobj__(cls), memo[id(x)] = y, and the copied
+   state handed to set_state. New reference, NULL with exception set, or NULL without
+   one when the class no longer fits (the caller takes the general path). */
+static NO_INLINE PyObject *
+deepcopy_by_getstate(DeepCtx *c, PyObject *x)
+{
+    copy_state *st = c->st;
+    PyTypeObject *tp = Py_TYPE(x);
+    PyObject *getstate, *state, *state_copy = NULL, *y = NULL;
+    getstate = _PyType_Lookup(tp, st->s_getstate);
+    if (getstate == NULL || !PyFunction_Check(getstate)) {
+        return NULL;
+    }
+    Py_INCREF(getstate);
+    state = PyObject_CallOneArg(getstate, x);
+    Py_DECREF(getstate);
+    if (state == NULL) {
+        return NULL;
+    }
+    /* __getstate__ may have changed the class: cls.__new__ is looked up only now */
+    if (newobj_is_object_new(st, (PyObject *)tp)) {
+        y = tp->tp_new(tp, st->empty_tuple, NULL);
+    }
+    else {
+        PyObject *args = PyTuple_Pack(1, (PyObject *)tp);
+        y = args != NULL ? call_constructor(st, st->copyreg_newobj, args) : NULL;
+        Py_XDECREF(args);
+    }
+    if (y == NULL || memo_set(c, x, y) < 0) {
+        goto error;
+    }
+    if (state != Py_None) {
+        state_copy = deepcopy_object(c, state);
+        if (state_copy == NULL) {
+            call_note(st, "_note_state_failure", state, NULL);
+            goto error;
+        }
+        if (memo_settle(c) < 0 || set_state(st, y, state_copy) < 0) {
+            goto error;
+        }
+    }
+    goto done;
+error:
+    Py_CLEAR(y);
+done:
+    Py_DECREF(state);
     Py_XDECREF(state_copy);
     return y;
 }
@@ -2578,6 +2724,22 @@ deepcopy_other(DeepCtx *c, PyObject *x)
             return y;
         }
         if (reductor == NULL) {
+            return NULL;
+        }
+        plan = NULL;  /* registered in copyreg.dispatch_table: the general path */
+    }
+    if (plan != NULL && plan->kind == PLAN_GETSTATE) {
+        PyObject *reductor = plan_reductor(st, plan);
+        if (reductor == NULL && !PyErr_Occurred()) {
+            if (memo_settle(c) < 0) {  /* __getstate__ is foreign code */
+                return NULL;
+            }
+            y = deepcopy_by_getstate(c, x);
+            if (y != NULL || PyErr_Occurred()) {
+                return y;
+            }
+        }
+        else if (reductor == NULL) {
             return NULL;
         }
         plan = NULL;  /* registered in copyreg.dispatch_table: the general path */
