@@ -1187,6 +1187,24 @@ register(
 )
 
 
+@scenario
+def python_reduce_registered_reductor_mid_copy(
+    module: ModuleType, log: Log
+) -> tuple[object, object]:
+    def register_reductors(memo: Any) -> None:
+        copyreg.dispatch_table[ByReduce] = lambda obj: (note("reductor"), (list, ()))[1]
+        copyreg.dispatch_table[ByReduceEx] = lambda obj: (note("reductor ex"), (set, ()))[1]
+
+    items = [ByReduce([1]), ByReduceEx([2])]
+    module.deepcopy(items)  # the classes are known, missing from the table
+    try:
+        later = [ByReduce([3]), ByReduceEx([4])]
+        return deep(module, [*items, Hooked("h", log, register_reductors), *later])
+    finally:
+        copyreg.dispatch_table.pop(ByReduce, None)
+        copyreg.dispatch_table.pop(ByReduceEx, None)
+
+
 class LoggingMeta(type):
     def __getattribute__(cls, name: str) -> object:
         if name in ("__reduce__", "__reduce_ex__", "__setstate__"):

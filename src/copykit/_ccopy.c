@@ -639,6 +639,8 @@ call_reduce_ex(copy_state *st, PyObject *reduce_ex, PyObject *x)
     return PyObject_Vectorcall(reduce_ex, args, 2, NULL);
 }
 
+static PyObject *dispatch_table_get(copy_state *st, PyTypeObject *tp);
+
 /* The reduce value of x as copy/deepcopy obtain it (new reference), or NULL with
    copy.Error (no way to reduce) or the reductor's exception set. */
 static PyObject *
@@ -647,7 +649,7 @@ reduce_object(copy_state *st, PyObject *x, int deep)
     PyObject *reductor, *rv;
     PyTypeObject *cls = Py_TYPE(x);
     int truth;
-    reductor = PyDict_GetItemWithError(st->dispatch_table, (PyObject *)cls);
+    reductor = dispatch_table_get(st, cls);
     if (reductor != NULL) {
         Py_INCREF(reductor);
         /* deepcopy tests the registered reductor's truth, copy only its presence */
@@ -951,8 +953,15 @@ set_state(copy_state *st, PyObject *y, PyObject *state)
     if (done != 0) {
         return done < 0 ? -1 : 0;
     }
-    /* hasattr(y, "__setstate__"), without binding a method only to drop it */
-    if (lookup_method(y, st->s_setstate, &setstate) < 0) {
+    /* hasattr(y, "__setstate__"), without binding a method only to drop it; when the
+       class has none, getattr's suppressing path looks at the instance without making
+       an AttributeError (_PyObject_GetMethod would make and drop one) */
+    if (_PyType_Lookup(Py_TYPE(y), st->s_setstate) == NULL) {
+        if (lookup_attr(y, st->s_setstate, &setstate) < 0) {
+            return -1;
+        }
+    }
+    else if (lookup_method(y, st->s_setstate, &setstate) < 0) {
         return -1;
     }
     if (setstate == NULL) {
@@ -1507,6 +1516,19 @@ plan_reductor(copy_state *st, TypePlan *plan)
         plan->table_version = version;
     }
     return reductor;
+}
+
+/* copyreg.dispatch_table.get(tp) (borrowed, NULL if absent or on error), through the
+   type's current plan of any kind (see plan_reductor) when hashing tp runs no code. */
+static PyObject *
+dispatch_table_get(copy_state *st, PyTypeObject *tp)
+{
+    TypePlan *plan = plan_slot(st, tp);
+    if (plan->type == tp && plan->tag == tp->tp_version_tag && type_tag_valid(tp)
+        && Py_TYPE(tp)->tp_hash == PyType_Type.tp_hash) {
+        return plan_reductor(st, plan);
+    }
+    return PyDict_GetItemWithError(st->dispatch_table, (PyObject *)tp);
 }
 
 /* The usable plan for tp, or NULL (unknown or refused; never an exception). */
