@@ -343,7 +343,12 @@ lookup_not_none(PyObject *obj, PyObject *name, PyObject **result)
 static inline int
 type_tag_valid(PyTypeObject *tp)
 {
+#if PY_VERSION_HEX >= 0x030D0000
+    /* 3.13 no longer sets Py_TPFLAGS_VALID_VERSION_TAG: a changed type gets tag 0 */
+    return tp->tp_version_tag != 0;
+#else
     return (tp->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) && tp->tp_version_tag != 0;
+#endif
 }
 
 /* Does getattr(cls, name) on a class of metaclass meta run no code of its own, so
