@@ -1133,6 +1133,472 @@ def hook_collects_garbage_cycles(module: ModuleType, log: Log) -> tuple[object, 
     return deep(module, [shared, {"a": CycleMaker(), "b": (shared, [2])}, CycleMaker(), shared])
 
 
+# --- Python reduce hooks reached without bound methods ----------------------------------
+# The classes live at module level (the oracle compares result types by identity);
+# scenarios that change them put them back afterwards.
+
+
+class ByReduce:
+    """A Python ``__reduce__`` (reached through object.__reduce_ex__), logged."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __reduce__(self) -> tuple[object, ...]:
+        note(("ByReduce.__reduce__", type(self).__name__))
+        return (type(self), (self.value,))
+
+
+class ByReduceEx:
+    """A Python ``__reduce_ex__`` and ``__setstate__``, logged."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[object, ...]:  # type: ignore[override]
+        note(("ByReduceEx.__reduce_ex__", protocol))
+        return (copyreg.__newobj__, (type(self),), {"value": self.value})  # type: ignore[attr-defined]
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        note(("ByReduceEx.__setstate__", sorted(state)))
+        self.__dict__.update(state)
+
+
+class ChangedByReduce(ByReduce):
+    pass
+
+
+class ChangedByReduceEx(ByReduceEx):
+    pass
+
+
+def restoring(cls: type, function: Scenario) -> Scenario:
+    """Run ``function`` and give ``cls`` its own attributes back afterwards."""
+
+    def run(module: ModuleType, log: Log) -> tuple[object, object]:
+        saved = dict(vars(cls))
+        try:
+            return function(module, log)
+        finally:
+            for name in set(vars(cls)) - set(saved):
+                delattr(cls, name)
+            for name, value in saved.items():
+                if name not in ("__dict__", "__weakref__") and vars(cls).get(name) is not value:
+                    setattr(cls, name, value)
+
+    return run
+
+
+@scenario
+def python_reduce_hooks_shadowed_by_instance(module: ModuleType, log: Log) -> tuple[object, object]:
+    odd_reduce, odd_reduce_ex = ByReduce([1]), ByReduceEx([2])
+    odd_reduce.__reduce__ = lambda: (note("instance __reduce__"), (list, ([3],)))[1]
+    odd_reduce_ex.__reduce_ex__ = lambda protocol: (note(("instance", protocol)), (list, ()))[1]
+    plain = [ByReduce([4]), ByReduceEx([5])]
+    return deep(module, [*plain, odd_reduce, odd_reduce_ex, *plain, ByReduce([6])])
+
+
+@scenario
+def python_reduce_shadowed_by_none_on_instance(module: ModuleType, log: Log) -> tuple[object, object]:
+    odd = ByReduce([1])
+    odd.__reduce__ = None  # object.__reduce_ex__ calls it: TypeError
+    return deep(module, [ByReduce([2]), odd])
+
+
+def _hooks_replaced_on_class_mid_copy(module: ModuleType, log: Log) -> tuple[object, object]:
+    def replace(memo: Any) -> None:
+        note("replacing the class hooks")
+        ChangedByReduce.__reduce__ = lambda self: (note("new __reduce__"), (tuple, ([7],)))[1]
+        ChangedByReduceEx.__reduce_ex__ = lambda self, protocol: (note("new ex"), (set, ()))[1]
+
+    before = [ChangedByReduce([1]), ChangedByReduceEx([2])]
+    module.deepcopy(before)  # copies before the change
+    return deep(module, [*before, Hooked("h", log, replace), *before, ChangedByReduceEx([3])])
+
+
+register(
+    "python_reduce_hooks_replaced_on_class_mid_copy",
+    restoring(ChangedByReduce, restoring(ChangedByReduceEx, _hooks_replaced_on_class_mid_copy)),
+)
+
+
+def _reduce_removed_from_class_mid_copy(module: ModuleType, log: Log) -> tuple[object, object]:
+    def remove(memo: Any) -> None:
+        ChangedByReduce.__reduce__ = object.__reduce__  # object's own reduction from now on
+        ChangedByReduceEx.__setstate__ = lambda self, state: note(("new setstate", sorted(state)))
+
+    items = [ChangedByReduce([1]), ChangedByReduce([2]), ChangedByReduceEx([3])]
+    module.deepcopy(items)
+    return deep(module, [*items, Hooked("h", log, remove), *items, ChangedByReduceEx([4])])
+
+
+register(
+    "python_reduce_removed_from_class_mid_copy",
+    restoring(ChangedByReduce, restoring(ChangedByReduceEx, _reduce_removed_from_class_mid_copy)),
+)
+
+
+@scenario
+def python_reduce_registered_reductor_mid_copy(
+    module: ModuleType, log: Log
+) -> tuple[object, object]:
+    def register_reductors(memo: Any) -> None:
+        copyreg.dispatch_table[ByReduce] = lambda obj: (note("reductor"), (list, ()))[1]
+        copyreg.dispatch_table[ByReduceEx] = lambda obj: (note("reductor ex"), (set, ()))[1]
+
+    items = [ByReduce([1]), ByReduceEx([2])]
+    module.deepcopy(items)  # the classes are known, missing from the table
+    try:
+        later = [ByReduce([3]), ByReduceEx([4])]
+        return deep(module, [*items, Hooked("h", log, register_reductors), *later])
+    finally:
+        copyreg.dispatch_table.pop(ByReduce, None)
+        copyreg.dispatch_table.pop(ByReduceEx, None)
+
+
+class LoggingMeta(type):
+    def __getattribute__(cls, name: str) -> object:
+        if name in ("__reduce__", "__reduce_ex__", "__setstate__"):
+            note(("LoggingMeta.__getattribute__", name))
+        return super().__getattribute__(name)
+
+
+class MetaLogged(ByReduce, metaclass=LoggingMeta):
+    pass
+
+
+@scenario
+def python_reduce_under_logging_metaclass(module: ModuleType, log: Log) -> tuple[object, object]:
+    return deep(module, [MetaLogged([1]), MetaLogged([2])])
+
+
+def _meta_reduce(cls: type) -> object:
+    note(("meta property", cls.__name__))
+    return object.__reduce__
+
+
+class PropertyMeta(type):
+    __reduce__ = property(_meta_reduce)  # type: ignore[assignment]
+
+
+class MetaShadowed(ByReduce, metaclass=PropertyMeta):
+    pass
+
+
+@scenario
+def python_reduce_under_metaclass_data_descriptor(
+    module: ModuleType, log: Log
+) -> tuple[object, object]:
+    return deep(module, [MetaShadowed([1]), MetaShadowed([2])])
+
+
+class Colliding:
+    """A dict key hashing like ``name`` whose ``__eq__`` logs, runs ``action``, says no."""
+
+    def __init__(self, name: str, action: Callable[[], object]) -> None:
+        self.name = name
+        self.action = action
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __eq__(self, other: object) -> bool:
+        note(("__eq__", other))
+        self.action()
+        return False
+
+
+def _instance_key_replaces_class_reduce(module: ModuleType, log: Log) -> tuple[object, object]:
+    odd = ChangedByReduce([1])
+
+    def replace() -> None:
+        ChangedByReduce.__reduce__ = lambda self: (note("replacement"), (list, ()))[1]
+
+    odd.__dict__[Colliding("__reduce__", replace)] = "value"
+    module.deepcopy([ChangedByReduce([0])])
+    return deep(module, [ChangedByReduce([2]), odd, ChangedByReduce([3])])
+
+
+register(
+    "python_reduce_instance_key_replaces_class_reduce",
+    restoring(ChangedByReduce, _instance_key_replaces_class_reduce),
+)
+
+
+@scenario
+def setstate_set_on_the_copy_by_a_hook(module: ModuleType, log: Log) -> tuple[object, object]:
+    original = ByReduceEx(None)
+
+    def give_setstate(memo: Any) -> None:
+        copy = memo[id(original)]
+        copy.__setstate__ = lambda state: note(("instance __setstate__", sorted(state)))
+
+    original.value = Hooked("h", log, give_setstate)
+    plain = ByReduceEx([1])
+    return deep(module, [plain, original, plain, ByReduceEx([2])])
+
+
+def _setstate_getter(self: object) -> object:
+    note("__setstate__ read")
+    if getattr(type(self), "hidden", False):
+        raise AttributeError("__setstate__")
+    return lambda state: note(("property setstate", sorted(state)))
+
+
+class SetstateProperty(ByReduceEx):
+    __setstate__ = property(_setstate_getter)  # type: ignore[assignment]
+
+
+class SetstateHidden(SetstateProperty):
+    hidden = True
+
+
+def _static_setstate(state: object) -> None:
+    note(("staticmethod", sorted(state)))  # type: ignore[call-overload]
+
+
+def _class_setstate(cls: type, state: object) -> None:
+    note(("classmethod", cls.__name__, sorted(state)))  # type: ignore[call-overload]
+
+
+class SetstateStatic(ByReduceEx):
+    __setstate__ = staticmethod(_static_setstate)  # type: ignore[assignment]
+
+
+class SetstateClassmethod(ByReduceEx):
+    __setstate__ = classmethod(_class_setstate)  # type: ignore[assignment]
+
+
+@scenario
+def setstate_is_a_logged_property(module: ModuleType, log: Log) -> tuple[object, object]:
+    return deep(module, [SetstateProperty([1]), SetstateHidden([2]), SetstateProperty([3])])
+
+
+@scenario
+def setstate_is_a_staticmethod_or_classmethod(
+    module: ModuleType, log: Log
+) -> tuple[object, object]:
+    return deep(module, [SetstateStatic([1]), SetstateClassmethod([2]), SetstateStatic([3])])
+
+
+def _static_reduce_ex(protocol: object) -> object:
+    note(("static __reduce_ex__", protocol))
+    return (list, ([1],))
+
+
+def _class_reduce_ex(cls: type, protocol: object) -> object:
+    note(("class __reduce_ex__", cls.__name__, protocol))
+    return (list, ([2],))
+
+
+def _class_reduce(cls: type) -> object:
+    note(("class __reduce__", cls.__name__))
+    return (list, ([3],))
+
+
+class ReduceExStatic:
+    __reduce_ex__ = staticmethod(_static_reduce_ex)  # type: ignore[assignment]
+
+
+class ReduceExClassmethod:
+    __reduce_ex__ = classmethod(_class_reduce_ex)  # type: ignore[assignment]
+
+
+class ReduceClassmethod:
+    __reduce__ = classmethod(_class_reduce)  # type: ignore[assignment]
+
+
+@scenario
+def reduce_hooks_are_staticmethods_or_classmethods(
+    module: ModuleType, log: Log
+) -> tuple[object, object]:
+    return deep(
+        module, [ReduceExStatic(), ReduceExClassmethod(), ReduceClassmethod(), ReduceExStatic()]
+    )
+
+
+# --- slots classes with a Python __getstate__ (no instance dict: found on the class) -----
+
+
+class SlotsGetstate:
+    """Like uuid.UUID: slots only, a Python ``__getstate__`` and ``__setstate__``, logged."""
+
+    __slots__ = ("value", "__weakref__")
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __getstate__(self) -> object:
+        note(("SlotsGetstate.__getstate__", type(self).__name__))
+        return {"value": self.value}
+
+    def __setstate__(self, state: Any) -> None:
+        note(("SlotsGetstate.__setstate__", type(self).__name__, sorted(state)))
+        self.value = state["value"]
+
+
+class ChangedSlotsGetstate(SlotsGetstate):
+    __slots__ = ()
+
+
+class SlotsGetstateOnly:
+    """A Python ``__getstate__`` returning a (None, slots) pair; no ``__setstate__``."""
+
+    __slots__ = ("a", "b")
+
+    def __init__(self, a: object, b: object) -> None:
+        self.a, self.b = a, b
+
+    def __getstate__(self) -> object:
+        note("SlotsGetstateOnly.__getstate__")
+        return (None, {"a": self.a, "b": self.b})
+
+
+def _getstate_plan_class_changed_mid_copy(module: ModuleType, log: Log) -> tuple[object, object]:
+    cls = ChangedSlotsGetstate
+
+    def change(memo: Any) -> None:
+        note("changing the class")
+        cls.__getstate__ = lambda self: (note("new __getstate__"), [self.value])[1]
+        cls.__setstate__ = lambda self, state: note(("new __setstate__", state))
+
+    items = [cls([1]), cls([2])]
+    module.deepcopy(items)  # the plan is learnt
+    return deep(module, [*items, Hooked("h", log, change), *items, cls([3])])
+
+
+register(
+    "getstate_plan_class_changed_mid_copy",
+    restoring(ChangedSlotsGetstate, _getstate_plan_class_changed_mid_copy),
+)
+
+
+@scenario
+def getstate_plan_new_replaced_by_getstate(module: ModuleType, log: Log) -> tuple[object, object]:
+    # A fresh class per run (its __new__ cannot be put back cleanly), so the scenario
+    # returns plain data: the oracle compares result types by identity.
+    class Fresh(SlotsGetstate):
+        __slots__ = ()
+
+    def logged_new(klass: type, *args: object) -> object:
+        note(("__new__", klass.__name__, args))
+        return object.__new__(klass)
+
+    def getstate(self: Any) -> object:
+        if self.value == [2]:
+            note("getstate installs __new__")
+            Fresh.__new__ = staticmethod(logged_new)  # type: ignore[assignment]
+        return {"value": self.value}
+
+    Fresh.__getstate__ = getstate  # type: ignore[method-assign]
+    module.deepcopy([Fresh([0]), Fresh([0])])  # the plan is learnt
+    original = [Fresh([1]), Fresh([2]), Fresh([3])]
+    result = module.deepcopy(original)
+    return [item.value for item in original], [(type(item) is Fresh, item.value) for item in result]
+
+
+def _getstate_plan_hooks_removed_or_odd(module: ModuleType, log: Log) -> tuple[object, object]:
+    cls = ChangedSlotsGetstate
+
+    def change(memo: Any) -> None:
+        cls.__getstate__ = lambda self: None  # no state: __setstate__ is not called
+        cls.__setstate__ = property(lambda self: note("setstate property read"))  # type: ignore[assignment]
+
+    def change_again(memo: Any) -> None:
+        cls.__getstate__ = lambda self: (note("getstate again"), (None, {"value": 9}))[1]
+        del cls.__setstate__  # SlotsGetstate's again
+
+    items = [cls([1]), cls([2])]
+    module.deepcopy(items)
+    return deep(
+        module,
+        [*items, Hooked("h", log, change), *items, Hooked("i", log, change_again), *items],
+    )
+
+
+register(
+    "getstate_plan_hooks_removed_or_odd",
+    restoring(ChangedSlotsGetstate, _getstate_plan_hooks_removed_or_odd),
+)
+
+
+@scenario
+def getstate_plan_registered_reductor_mid_copy(
+    module: ModuleType, log: Log
+) -> tuple[object, object]:
+    def register_reductor(memo: Any) -> None:
+        copyreg.dispatch_table[SlotsGetstate] = lambda obj: (note("reductor"), (list, ()))[1]
+
+    items = [SlotsGetstate([1]), SlotsGetstateOnly([2], 3)]
+    module.deepcopy(items)
+    try:
+        later = [SlotsGetstate([3]), SlotsGetstateOnly([4], 5)]
+        return deep(module, [*items, Hooked("h", log, register_reductor), *later, *items])
+    finally:
+        copyreg.dispatch_table.pop(SlotsGetstate, None)
+
+
+@scenario
+def getstate_plan_state_shared_and_failing(module: ModuleType, log: Log) -> tuple[object, object]:
+    shared = [1]
+    items = [SlotsGetstate(shared), SlotsGetstateOnly(shared, [shared]), SlotsGetstate(shared)]
+    module.deepcopy(items)
+    failing = SlotsGetstate([Raising(ValueError("in the state"))])
+    return deep(module, [*items, items[0], failing])
+
+
+class FailingGetstate(SlotsGetstate):
+    __slots__ = ()
+
+    def __getstate__(self) -> object:
+        note("failing __getstate__")
+        raise KeyError("no state")
+
+
+@scenario
+def getstate_plan_getstate_raising(module: ModuleType, log: Log) -> tuple[object, object]:
+    items = [SlotsGetstate([1]), SlotsGetstate([2])]
+    module.deepcopy(items)
+    try:
+        module.deepcopy([FailingGetstate(0)])
+    except KeyError:
+        note("first failure")
+    return deep(module, [*items, FailingGetstate(3)])
+
+
+class DictGetstate:
+    """A Python ``__getstate__`` on a class with instance dicts (which may shadow it)."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __getstate__(self) -> object:
+        note(("DictGetstate.__getstate__", self.value))
+        return {"value": self.value}
+
+
+@scenario
+def getstate_class_with_instance_dict_shadowed(
+    module: ModuleType, log: Log
+) -> tuple[object, object]:
+    items = [DictGetstate([1]), DictGetstate([2])]
+    module.deepcopy(items)
+    by_getstate, by_reduce_ex, by_hook = DictGetstate([3]), DictGetstate([4]), DictGetstate([5])
+    by_getstate.__getstate__ = lambda: (note("instance __getstate__"), {"value": 0})[1]
+    by_reduce_ex.__reduce_ex__ = lambda protocol: (note("instance ex"), (list, ()))[1]
+    by_hook.__deepcopy__ = lambda memo: (note("instance hook"), "hooked")[1]
+    return deep(module, [*items, by_getstate, by_reduce_ex, by_hook, *items])
+
+
+class MetaLoggedSlots(SlotsGetstate, metaclass=LoggingMeta):
+    __slots__ = ()
+
+
+@scenario
+def getstate_plan_under_logging_metaclass(module: ModuleType, log: Log) -> tuple[object, object]:
+    return deep(module, [MetaLoggedSlots([1]), MetaLoggedSlots([2]), MetaLoggedSlots([3])])
+
+
 # --- malformed __reduce_ex__ results, for copy and deepcopy -------------------------------
 
 

@@ -29,6 +29,16 @@
 #  define lookup_attr _PyObject_LookupAttr
 #endif
 
+/* Keeps a big, rarely nested path out of a recursive caller's stack frame (the
+   recursion through deepcopy_fresh pays for every local an inlined callee adds). */
+#if defined(__GNUC__) || defined(__clang__)
+#  define NO_INLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#  define NO_INLINE __declspec(noinline)
+#else
+#  define NO_INLINE
+#endif
+
 /* 3.12 spells the structmember constants with a Py_ prefix. */
 #ifndef Py_T_OBJECT_EX
 #  define Py_T_OBJECT_EX T_OBJECT_EX
@@ -47,13 +57,14 @@
 #define PLAN_REDUCE 1    /* plain instance: reduce and reconstruct done in C */
 #define PLAN_IDENTITY 2  /* immutable type whose C __deepcopy__ returns the object */
 #define PLAN_CREDUCE 3   /* immutable C type reduced by its own C __reduce(_ex)__ */
+#define PLAN_GETSTATE 4  /* no instance dict, all defaults but a Python __getstate__ */
 
 /* How plain instances of one type are reduced, learnt once and trusted while the
    type's version tag is unchanged (see "Per-type plans"). */
 typedef struct {
     PyTypeObject *type;    /* borrowed; only compared, the tag proves it is the same */
     unsigned int tag;      /* tp_version_tag when learnt; 0 = empty entry */
-    int kind;              /* PLAN_GENERAL, PLAN_REDUCE or PLAN_IDENTITY */
+    int kind;              /* PLAN_GENERAL, PLAN_REDUCE, ... */
     unsigned int meta_tag; /* tp_version_tag of the metaclass when learnt */
     int has_dict;
     int shallow_ok;        /* getattr(cls, "__copy__") finds nothing */
@@ -337,6 +348,65 @@ lookup_not_none(PyObject *obj, PyObject *name, PyObject **result)
     return *result != NULL;
 }
 
+/* Is the version tag of tp valid (assigned and not invalidated)? */
+static inline int
+type_tag_valid(PyTypeObject *tp)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    /* 3.13 no longer sets Py_TPFLAGS_VALID_VERSION_TAG: a changed type gets tag 0 */
+    return tp->tp_version_tag != 0;
+#else
+    return (tp->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) && tp->tp_version_tag != 0;
+#endif
+}
+
+/* Does getattr(cls, name) on a class of metaclass meta run no code of its own, so
+   that it yields the class's attribute as its descriptor returns it for no instance?
+   True under type's own getattro unless the metaclass has a data descriptor name. */
+static inline int
+class_lookup_is_plain(PyTypeObject *meta, PyObject *name)
+{
+    PyObject *descr;
+    if (meta == &PyType_Type) {
+        return 1;
+    }
+    if (meta->tp_getattro != PyType_Type.tp_getattro) {
+        return 0;
+    }
+    descr = _PyType_Lookup(meta, name);
+    return descr == NULL || Py_TYPE(descr)->tp_descr_set == NULL;
+}
+
+/* 3.13 moved _PyObject_GetMethod to the internal headers; it is still exported. */
+#if PY_VERSION_HEX >= 0x030D0000
+PyAPI_FUNC(int) _PyObject_GetMethod(PyObject *obj, PyObject *name, PyObject **method);
+#endif
+
+/* getattr(obj, name, None) as `obj.name(...)` resolves it, so that the call needs no
+   bound method: 1 with *func the unbound function found on the type (call it with obj
+   first), 0 with *func the attribute itself or NULL when missing (AttributeError
+   cleared, as getattr with a default does), -1 with exception set. The same lookup
+   as getattr: the type's getattro runs unless it is the generic one, whose steps
+   _PyObject_GetMethod takes in the same order. */
+static int
+lookup_method(PyObject *obj, PyObject *name, PyObject **func)
+{
+    int unbound;
+    if (Py_TYPE(obj)->tp_getattro != PyObject_GenericGetAttr) {
+        return lookup_attr(obj, name, func) < 0 ? -1 : 0;
+    }
+    *func = NULL;  /* _PyObject_GetMethod leaves it alone when the name is missing */
+    unbound = _PyObject_GetMethod(obj, name, func);
+    if (*func == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            return -1;
+        }
+        PyErr_Clear();
+        return 0;
+    }
+    return unbound;
+}
+
 /* ======================================================================== */
 /* Small Python helpers                                                     */
 /* ======================================================================== */
@@ -521,6 +591,70 @@ static PyObject *deepcopy_object(DeepCtx *c, PyObject *x);
 static PyObject *deepcopy_fresh(DeepCtx *c, PyObject *x);
 static PyObject *deepcopy_container(DeepCtx *c, PyObject *x, PyObject *items);
 
+/* object.__reduce_ex__(x, 4) for a class whose __reduce__ is a Python function and
+   whose metaclass finds class attributes without running code: that method looks up
+   x.__reduce__ and, seeing the class's differs from object's, calls it with no
+   arguments; here the function is called without the bound methods. New reference,
+   NULL with exception set, or NULL without one when this does not apply. */
+static PyObject *
+object_reduce_ex_by_function(copy_state *st, PyObject *x)
+{
+    PyTypeObject *tp = Py_TYPE(x), *meta = Py_TYPE(tp);
+    PyObject *cls_reduce, *reduce, *rv;
+    unsigned int tag = tp->tp_version_tag;
+    int unbound;
+    cls_reduce = _PyType_Lookup(tp, st->s_reduce);
+    if (cls_reduce == NULL || !PyFunction_Check(cls_reduce) || !type_tag_valid(tp)
+        || !class_lookup_is_plain(meta, st->s_reduce)) {
+        return NULL;
+    }
+    /* getattr(x, "__reduce__"): an instance dict lookup, which may run a key's __eq__ */
+    unbound = lookup_method(x, st->s_reduce, &reduce);
+    if (unbound < 0) {
+        return NULL;
+    }
+    if (reduce == NULL) {
+        return NULL;  /* the class lost its __reduce__ meanwhile: see below */
+    }
+    if (!type_tag_valid(tp) || tp->tp_version_tag != tag) {
+        /* that lookup ran code that changed the class: getattr(type(x), "__reduce__")
+           for real. If it is object's now, object.__reduce_ex__ is called after all and
+           looks x.__reduce__ up once more (a known difference, docs/c-design.md). */
+        PyObject *now = PyObject_GetAttr((PyObject *)tp, st->s_reduce);
+        int inherited = now == st->object_reduce;
+        Py_XDECREF(now);
+        if (now == NULL || inherited) {
+            Py_DECREF(reduce);
+            return NULL;
+        }
+    }
+    /* getattr(type(x), "__reduce__") is not object's: call what x.__reduce__ found */
+    if (unbound) {
+        rv = PyObject_CallOneArg(reduce, x);
+    }
+    else {
+        rv = PyObject_CallNoArgs(reduce);
+    }
+    Py_DECREF(reduce);
+    return rv;
+}
+
+/* getattr(x, "__reduce_ex__")(4) given the unbound method found on the type. */
+static PyObject *
+call_reduce_ex(copy_state *st, PyObject *reduce_ex, PyObject *x)
+{
+    PyObject *args[2] = {x, st->four};
+    if (reduce_ex == st->object_reduce_ex) {
+        PyObject *rv = object_reduce_ex_by_function(st, x);
+        if (rv != NULL || PyErr_Occurred()) {
+            return rv;
+        }
+    }
+    return PyObject_Vectorcall(reduce_ex, args, 2, NULL);
+}
+
+static PyObject *dispatch_table_get(copy_state *st, PyTypeObject *tp);
+
 /* The reduce value of x as copy/deepcopy obtain it (new reference), or NULL with
    copy.Error (no way to reduce) or the reductor's exception set. */
 static PyObject *
@@ -529,7 +663,7 @@ reduce_object(copy_state *st, PyObject *x, int deep)
     PyObject *reductor, *rv;
     PyTypeObject *cls = Py_TYPE(x);
     int truth;
-    reductor = PyDict_GetItemWithError(st->dispatch_table, (PyObject *)cls);
+    reductor = dispatch_table_get(st, cls);
     if (reductor != NULL) {
         Py_INCREF(reductor);
         /* deepcopy tests the registered reductor's truth, copy only its presence */
@@ -547,8 +681,17 @@ reduce_object(copy_state *st, PyObject *x, int deep)
     else if (PyErr_Occurred()) {
         return NULL;
     }
-    if (lookup_not_none(x, st->s_reduce_ex, &reductor) < 0) {
+    truth = lookup_method(x, st->s_reduce_ex, &reductor);
+    if (truth < 0) {
         return NULL;
+    }
+    if (truth > 0) {
+        rv = call_reduce_ex(st, reductor, x);
+        Py_DECREF(reductor);
+        return rv;
+    }
+    if (reductor == Py_None) {
+        Py_CLEAR(reductor);
     }
     if (reductor != NULL) {
         rv = PyObject_CallOneArg(reductor, st->four);
@@ -812,12 +955,61 @@ done:
     return rc;
 }
 
+/* Does tp give its instances a __dict__? */
+static inline int
+type_has_instance_dict(PyTypeObject *tp)
+{
+    return tp->tp_dictoffset != 0
+#if PY_VERSION_HEX >= 0x030B0000
+           || (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
+#endif
+        ;
+}
+
+/* When y has no instance dict and the generic getattr, hasattr(y, "__setstate__") and
+   y.__setstate__ both find the class's attribute and run no code: if it is a Python
+   function, call it with y first (no bound method). 1 done, 0 not applicable, -1
+   error. */
+static int
+setstate_without_instance_dict(copy_state *st, PyObject *y, PyObject *state)
+{
+    PyTypeObject *tp = Py_TYPE(y);
+    PyObject *descr, *result, *args[2] = {y, state};
+    if (tp->tp_getattro != PyObject_GenericGetAttr || type_has_instance_dict(tp)) {
+        return 0;
+    }
+    descr = _PyType_Lookup(tp, st->s_setstate);
+    if (descr == NULL || !PyFunction_Check(descr)) {
+        return 0;
+    }
+    Py_INCREF(descr);
+    result = PyObject_Vectorcall(descr, args, 2, NULL);
+    Py_DECREF(descr);
+    if (result == NULL) {
+        return -1;
+    }
+    Py_DECREF(result);
+    return 1;
+}
+
 /* The state step of _reconstruct: __setstate__ if y has one, else dict and slots. */
 static int
 set_state(copy_state *st, PyObject *y, PyObject *state)
 {
     PyObject *setstate, *result;
-    if (lookup_attr(y, st->s_setstate, &setstate) < 0) {
+    int done = setstate_without_instance_dict(st, y, state);
+    if (done != 0) {
+        return done < 0 ? -1 : 0;
+    }
+    /* hasattr(y, "__setstate__"), without binding a method only to drop it; when the
+       class has none, getattr's suppressing path looks at the instance without making
+       an AttributeError (_PyObject_GetMethod would make and drop one) */
+    if (_PyType_Lookup(Py_TYPE(y), st->s_setstate) == NULL) {
+        if (lookup_attr(y, st->s_setstate, &setstate) < 0) {
+            return -1;
+        }
+    }
+    else if (lookup_method(y, st->s_setstate, &setstate) < 0) {
         return -1;
     }
     if (setstate == NULL) {
@@ -1027,13 +1219,6 @@ done:
    check object.__reduce_ex__ makes has passed) and trusted while the type's version
    tag is unchanged: any change to the class or its bases gives it a new tag. */
 
-/* Is the version tag of tp valid (assigned and not invalidated)? */
-static inline int
-type_tag_valid(PyTypeObject *tp)
-{
-    return (tp->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) && tp->tp_version_tag != 0;
-}
-
 /* The cache entry for tp (the place it would live; check its tag). */
 static inline TypePlan *
 plan_slot(copy_state *st, PyTypeObject *tp)
@@ -1148,6 +1333,35 @@ plan_type_is_plain(copy_state *st, PyTypeObject *tp)
     return 1;
 }
 
+/* PLAN_GETSTATE: is tp a class without instance dicts that takes every default (as
+   plan_type_is_plain) except a Python __getstate__ (and any __setstate__)? Then
+   every attribute deepcopy and object.__reduce_ex__ look up on an instance is found
+   on the class, without running code, except __getstate__, which is called. */
+static int
+plan_type_has_python_getstate(copy_state *st, PyTypeObject *tp)
+{
+    PyObject *descr;
+    if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) || tp->tp_itemsize != 0
+        || tp->tp_getattro != PyObject_GenericGetAttr || type_has_instance_dict(tp)
+        || (tp->tp_flags & (Py_TPFLAGS_LIST_SUBCLASS | Py_TPFLAGS_DICT_SUBCLASS))
+        || PyType_IsSubtype(tp, &PyType_Type)) {
+        return 0;
+    }
+    descr = _PyType_Lookup(tp, st->s_getstate);
+    if (descr == NULL || !PyFunction_Check(descr)
+        || _PyType_Lookup(tp, st->s_deepcopy) != NULL
+        || _PyType_Lookup(tp, st->s_getnewargs) != NULL
+        || _PyType_Lookup(tp, st->s_getnewargs_ex) != NULL
+        || _PyType_Lookup(tp, st->s_reduce_ex) != st->object_reduce_ex
+        || _PyType_Lookup(tp, st->s_reduce) != st->object_reduce
+        || !newobj_is_object_new(st, (PyObject *)tp)) {
+        return 0;
+    }
+    /* object.__reduce_ex__ compares cls.__reduce__ through the metaclass */
+    descr = _PyType_Lookup(Py_TYPE(tp), st->s_reduce);
+    return descr == NULL || descr == st->object_reduce;
+}
+
 /* Fill plan's slot offsets from the type's __slotnames__ list; 1 ok, 0 unusable. */
 static int
 plan_learn_slots(copy_state *st, PyTypeObject *tp, TypePlan *plan)
@@ -1195,18 +1409,26 @@ dicts_identical(PyObject *a, PyObject *b)
     return 1;
 }
 
+/* Is rv (copyreg.__newobj__, (type(x),), state, None, None), the shape of
+   object.__reduce_ex__(4) for a class without __getnewargs(_ex)__? */
+static int
+rv_is_newobj_of(copy_state *st, PyObject *rv, PyObject *x)
+{
+    return PyTuple_CheckExact(rv) && PyTuple_GET_SIZE(rv) == 5
+           && PyTuple_GET_ITEM(rv, 0) == st->copyreg_newobj
+           && PyTuple_GET_ITEM(rv, 3) == Py_None && PyTuple_GET_ITEM(rv, 4) == Py_None
+           && PyTuple_CheckExact(PyTuple_GET_ITEM(rv, 1))
+           && PyTuple_GET_SIZE(PyTuple_GET_ITEM(rv, 1)) == 1
+           && PyTuple_GET_ITEM(PyTuple_GET_ITEM(rv, 1), 0) == (PyObject *)Py_TYPE(x);
+}
+
 /* Does rv (a real __reduce_ex__(4) result for x) match what plan predicts? 1/0/-1. */
 static int
 plan_matches(copy_state *st, const TypePlan *plan, PyObject *x, PyObject *rv)
 {
     PyObject *dict, *predicted, *actual;
     int same;
-    if (!PyTuple_CheckExact(rv) || PyTuple_GET_SIZE(rv) != 5
-        || PyTuple_GET_ITEM(rv, 0) != st->copyreg_newobj
-        || PyTuple_GET_ITEM(rv, 3) != Py_None || PyTuple_GET_ITEM(rv, 4) != Py_None
-        || !PyTuple_CheckExact(PyTuple_GET_ITEM(rv, 1))
-        || PyTuple_GET_SIZE(PyTuple_GET_ITEM(rv, 1)) != 1
-        || PyTuple_GET_ITEM(PyTuple_GET_ITEM(rv, 1), 0) != (PyObject *)Py_TYPE(x)) {
+    if (!rv_is_newobj_of(st, rv, x)) {
         return 0;
     }
     dict = instance_dict(x, plan->has_dict);
@@ -1294,6 +1516,10 @@ plan_learn(copy_state *st, PyObject *x, PyObject *rv)
     if (plan_learn_creduce(st, tp, &candidate)) {
         candidate.kind = PLAN_CREDUCE;
     }
+    else if (plan_type_has_python_getstate(st, tp)) {
+        candidate.kind = type_tag_valid(tp) && tp->tp_version_tag == candidate.tag
+                         && rv_is_newobj_of(st, rv, x) ? PLAN_GETSTATE : PLAN_GENERAL;
+    }
     else {
         candidate.kind = plan_type_is_plain(st, tp) && plan_learn_slots(st, tp, &candidate)
                          && type_tag_valid(tp) && tp->tp_version_tag == candidate.tag
@@ -1340,13 +1566,27 @@ plan_reductor(copy_state *st, TypePlan *plan)
     return reductor;
 }
 
+/* copyreg.dispatch_table.get(tp) (borrowed, NULL if absent or on error), through the
+   type's current plan of any kind (see plan_reductor) when hashing tp runs no code. */
+static PyObject *
+dispatch_table_get(copy_state *st, PyTypeObject *tp)
+{
+    TypePlan *plan = plan_slot(st, tp);
+    if (plan->type == tp && plan->tag == tp->tp_version_tag && type_tag_valid(tp)
+        && Py_TYPE(tp)->tp_hash == PyType_Type.tp_hash) {
+        return plan_reductor(st, plan);
+    }
+    return PyDict_GetItemWithError(st->dispatch_table, (PyObject *)tp);
+}
+
 /* The usable plan for tp, or NULL (unknown or refused; never an exception). */
 static inline TypePlan *
 plan_find(copy_state *st, PyTypeObject *tp, int *known)
 {
     TypePlan *plan = plan_slot(st, tp);
     *known = plan->type == tp && plan->tag == tp->tp_version_tag && type_tag_valid(tp)
-             && (plan->kind != PLAN_REDUCE || plan->meta_tag == Py_TYPE(tp)->tp_version_tag);
+             && ((plan->kind != PLAN_REDUCE && plan->kind != PLAN_GETSTATE)
+                 || plan->meta_tag == Py_TYPE(tp)->tp_version_tag);
     if (!*known || plan->kind == PLAN_GENERAL) {
         return NULL;
     }
@@ -1443,7 +1683,7 @@ plan_apply_state(DeepCtx *c, const TypePlan *plan, PyObject *y, PyObject *state,
 /* Deep copy of a plain instance by plan: exactly reduce + _reconstruct, without the
    Python calls. Returns a new reference, NULL with exception set, or NULL without an
    exception when x itself does not fit the plan (the caller takes the general path). */
-static PyObject *
+static NO_INLINE PyObject *
 deepcopy_by_plan(DeepCtx *c, const TypePlan *cached, PyObject *x)
 {
     /* a private copy: Python code (a key's __eq__ in the instance dict, hooks while
@@ -1498,6 +1738,58 @@ error:
 done:
     Py_XDECREF(dict);
     Py_XDECREF(state);
+    Py_XDECREF(state_copy);
+    return y;
+}
+
+/* Deep copy of x by plan PLAN_GETSTATE: reduce + _reconstruct without the reduce
+   value. Its class answers every lookup (no instance dict), so what runs is
+   x.__getstate__(), y = copyreg.__newobj__(cls), memo[id(x)] = y, and the copied
+   state handed to set_state. New reference, NULL with exception set, or NULL without
+   one when the class no longer fits (the caller takes the general path). */
+static NO_INLINE PyObject *
+deepcopy_by_getstate(DeepCtx *c, PyObject *x)
+{
+    copy_state *st = c->st;
+    PyTypeObject *tp = Py_TYPE(x);
+    PyObject *getstate, *state, *state_copy = NULL, *y = NULL;
+    getstate = _PyType_Lookup(tp, st->s_getstate);
+    if (getstate == NULL || !PyFunction_Check(getstate)) {
+        return NULL;
+    }
+    Py_INCREF(getstate);
+    state = PyObject_CallOneArg(getstate, x);
+    Py_DECREF(getstate);
+    if (state == NULL) {
+        return NULL;
+    }
+    /* __getstate__ may have changed the class: cls.__new__ is looked up only now */
+    if (newobj_is_object_new(st, (PyObject *)tp)) {
+        y = tp->tp_new(tp, st->empty_tuple, NULL);
+    }
+    else {
+        PyObject *args = PyTuple_Pack(1, (PyObject *)tp);
+        y = args != NULL ? call_constructor(st, st->copyreg_newobj, args) : NULL;
+        Py_XDECREF(args);
+    }
+    if (y == NULL || memo_set(c, x, y) < 0) {
+        goto error;
+    }
+    if (state != Py_None) {
+        state_copy = deepcopy_object(c, state);
+        if (state_copy == NULL) {
+            call_note(st, "_note_state_failure", state, NULL);
+            goto error;
+        }
+        if (memo_settle(c) < 0 || set_state(st, y, state_copy) < 0) {
+            goto error;
+        }
+    }
+    goto done;
+error:
+    Py_CLEAR(y);
+done:
+    Py_DECREF(state);
     Py_XDECREF(state_copy);
     return y;
 }
@@ -2536,6 +2828,22 @@ deepcopy_other(DeepCtx *c, PyObject *x)
             return y;
         }
         if (reductor == NULL) {
+            return NULL;
+        }
+        plan = NULL;  /* registered in copyreg.dispatch_table: the general path */
+    }
+    if (plan != NULL && plan->kind == PLAN_GETSTATE) {
+        PyObject *reductor = plan_reductor(st, plan);
+        if (reductor == NULL && !PyErr_Occurred()) {
+            if (memo_settle(c) < 0) {  /* __getstate__ is foreign code */
+                return NULL;
+            }
+            y = deepcopy_by_getstate(c, x);
+            if (y != NULL || PyErr_Occurred()) {
+                return y;
+            }
+        }
+        else if (reductor == NULL) {
             return NULL;
         }
         plan = NULL;  /* registered in copyreg.dispatch_table: the general path */
