@@ -19,7 +19,9 @@ import importlib
 import sys
 from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import Any, NoReturn, SupportsIndex
+from typing import Any, NoReturn, SupportsIndex, TypeVar, cast
+
+T = TypeVar("T")
 
 Log = list[object]
 Scenario = Callable[[ModuleType, Log], tuple[object, object]]
@@ -32,6 +34,22 @@ ACTIVE_LOG: Log = []
 
 def note(entry: object) -> None:
     ACTIVE_LOG.append(entry)
+
+
+def noting(entry: object, result: T) -> T:
+    """note(entry), then result: for hooks written as one-line lambdas."""
+    note(entry)
+    return result
+
+
+def set_attribute(target: object, name: str, value: object) -> None:
+    """setattr: hooks put on classes and instances mid-scenario (mypy sees methods there)."""
+    setattr(target, name, value)
+
+
+def attributes(obj: object) -> dict[Any, Any]:
+    """obj.__dict__, for scenarios that put keys of any type in it."""
+    return cast(dict[Any, Any], obj.__dict__)
 
 
 def register(name: str, function: Scenario) -> None:
@@ -1155,7 +1173,7 @@ class ByReduceEx:
     def __init__(self, value: object) -> None:
         self.value = value
 
-    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[object, ...]:  # type: ignore[override]
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[object, ...]:
         note(("ByReduceEx.__reduce_ex__", protocol))
         return (copyreg.__newobj__, (type(self),), {"value": self.value})  # type: ignore[attr-defined]
 
@@ -1192,24 +1210,32 @@ def restoring(cls: type, function: Scenario) -> Scenario:
 @scenario
 def python_reduce_hooks_shadowed_by_instance(module: ModuleType, log: Log) -> tuple[object, object]:
     odd_reduce, odd_reduce_ex = ByReduce([1]), ByReduceEx([2])
-    odd_reduce.__reduce__ = lambda: (note("instance __reduce__"), (list, ([3],)))[1]
-    odd_reduce_ex.__reduce_ex__ = lambda protocol: (note(("instance", protocol)), (list, ()))[1]
+    set_attribute(odd_reduce, "__reduce__", lambda: noting("instance __reduce__", (list, ([3],))))
+    set_attribute(
+        odd_reduce_ex, "__reduce_ex__", lambda protocol: noting(("instance", protocol), (list, ()))
+    )
     plain = [ByReduce([4]), ByReduceEx([5])]
     return deep(module, [*plain, odd_reduce, odd_reduce_ex, *plain, ByReduce([6])])
 
 
 @scenario
-def python_reduce_shadowed_by_none_on_instance(module: ModuleType, log: Log) -> tuple[object, object]:
+def python_reduce_shadowed_by_none_on_instance(
+    module: ModuleType, log: Log
+) -> tuple[object, object]:
     odd = ByReduce([1])
-    odd.__reduce__ = None  # object.__reduce_ex__ calls it: TypeError
+    set_attribute(odd, "__reduce__", None)  # object.__reduce_ex__ calls it: TypeError
     return deep(module, [ByReduce([2]), odd])
 
 
 def _hooks_replaced_on_class_mid_copy(module: ModuleType, log: Log) -> tuple[object, object]:
     def replace(memo: Any) -> None:
         note("replacing the class hooks")
-        ChangedByReduce.__reduce__ = lambda self: (note("new __reduce__"), (tuple, ([7],)))[1]
-        ChangedByReduceEx.__reduce_ex__ = lambda self, protocol: (note("new ex"), (set, ()))[1]
+        set_attribute(
+            ChangedByReduce, "__reduce__", lambda self: noting("new __reduce__", (tuple, ([7],)))
+        )
+        set_attribute(
+            ChangedByReduceEx, "__reduce_ex__", lambda self, protocol: noting("new ex", (set, ()))
+        )
 
     before = [ChangedByReduce([1]), ChangedByReduceEx([2])]
     module.deepcopy(before)  # copies before the change
@@ -1224,8 +1250,14 @@ register(
 
 def _reduce_removed_from_class_mid_copy(module: ModuleType, log: Log) -> tuple[object, object]:
     def remove(memo: Any) -> None:
-        ChangedByReduce.__reduce__ = object.__reduce__  # object's own reduction from now on
-        ChangedByReduceEx.__setstate__ = lambda self, state: note(("new setstate", sorted(state)))
+        set_attribute(
+            ChangedByReduce, "__reduce__", object.__reduce__
+        )  # object's own reduction from now on
+        set_attribute(
+            ChangedByReduceEx,
+            "__setstate__",
+            lambda self, state: note(("new setstate", sorted(state))),
+        )
 
     items = [ChangedByReduce([1]), ChangedByReduce([2]), ChangedByReduceEx([3])]
     module.deepcopy(items)
@@ -1243,8 +1275,8 @@ def python_reduce_registered_reductor_mid_copy(
     module: ModuleType, log: Log
 ) -> tuple[object, object]:
     def register_reductors(memo: Any) -> None:
-        copyreg.dispatch_table[ByReduce] = lambda obj: (note("reductor"), (list, ()))[1]
-        copyreg.dispatch_table[ByReduceEx] = lambda obj: (note("reductor ex"), (set, ()))[1]
+        copyreg.dispatch_table[ByReduce] = lambda obj: noting("reductor", (list, ()))
+        copyreg.dispatch_table[ByReduceEx] = lambda obj: noting("reductor ex", (set, ()))
 
     items = [ByReduce([1]), ByReduceEx([2])]
     module.deepcopy(items)  # the classes are known, missing from the table
@@ -1278,7 +1310,7 @@ def _meta_reduce(cls: type) -> object:
 
 
 class PropertyMeta(type):
-    __reduce__ = property(_meta_reduce)  # type: ignore[assignment]
+    __reduce__: Any = property(_meta_reduce)
 
 
 class MetaShadowed(ByReduce, metaclass=PropertyMeta):
@@ -1312,9 +1344,9 @@ def _instance_key_replaces_class_reduce(module: ModuleType, log: Log) -> tuple[o
     odd = ChangedByReduce([1])
 
     def replace() -> None:
-        ChangedByReduce.__reduce__ = lambda self: (note("replacement"), (list, ()))[1]
+        set_attribute(ChangedByReduce, "__reduce__", lambda self: noting("replacement", (list, ())))
 
-    odd.__dict__[Colliding("__reduce__", replace)] = "value"
+    attributes(odd)[Colliding("__reduce__", replace)] = "value"
     module.deepcopy([ChangedByReduce([0])])
     return deep(module, [ChangedByReduce([2]), odd, ChangedByReduce([3])])
 
@@ -1322,6 +1354,23 @@ def _instance_key_replaces_class_reduce(module: ModuleType, log: Log) -> tuple[o
 register(
     "python_reduce_instance_key_replaces_class_reduce",
     restoring(ChangedByReduce, _instance_key_replaces_class_reduce),
+)
+
+
+def _instance_key_resets_class_reduce(module: ModuleType, log: Log) -> tuple[object, object]:
+    odd = ChangedByReduce([1])
+
+    def reset() -> None:
+        set_attribute(ChangedByReduce, "__reduce__", object.__reduce__)
+
+    attributes(odd)[Colliding("__reduce__", reset)] = "value"
+    module.deepcopy([ChangedByReduce([0])])
+    return deep(module, [ChangedByReduce([2]), odd, ChangedByReduce([3])])
+
+
+register(
+    "python_reduce_instance_key_resets_class_reduce",
+    restoring(ChangedByReduce, _instance_key_resets_class_reduce),
 )
 
 
@@ -1346,7 +1395,7 @@ def _setstate_getter(self: object) -> object:
 
 
 class SetstateProperty(ByReduceEx):
-    __setstate__ = property(_setstate_getter)  # type: ignore[assignment]
+    __setstate__: Any = property(_setstate_getter)
 
 
 class SetstateHidden(SetstateProperty):
@@ -1362,11 +1411,11 @@ def _class_setstate(cls: type, state: object) -> None:
 
 
 class SetstateStatic(ByReduceEx):
-    __setstate__ = staticmethod(_static_setstate)  # type: ignore[assignment]
+    __setstate__: Any = staticmethod(_static_setstate)
 
 
 class SetstateClassmethod(ByReduceEx):
-    __setstate__ = classmethod(_class_setstate)  # type: ignore[assignment]
+    __setstate__: Any = classmethod(_class_setstate)
 
 
 @scenario
@@ -1401,11 +1450,11 @@ class ReduceExStatic:
 
 
 class ReduceExClassmethod:
-    __reduce_ex__ = classmethod(_class_reduce_ex)  # type: ignore[assignment]
+    __reduce_ex__: Any = classmethod(_class_reduce_ex)
 
 
 class ReduceClassmethod:
-    __reduce__ = classmethod(_class_reduce)  # type: ignore[assignment]
+    __reduce__: Any = classmethod(_class_reduce)
 
 
 @scenario
@@ -1459,8 +1508,8 @@ def _getstate_plan_class_changed_mid_copy(module: ModuleType, log: Log) -> tuple
 
     def change(memo: Any) -> None:
         note("changing the class")
-        cls.__getstate__ = lambda self: (note("new __getstate__"), [self.value])[1]
-        cls.__setstate__ = lambda self, state: note(("new __setstate__", state))
+        set_attribute(cls, "__getstate__", lambda self: noting("new __getstate__", [self.value]))
+        set_attribute(cls, "__setstate__", lambda self, state: note(("new __setstate__", state)))
 
     items = [cls([1]), cls([2])]
     module.deepcopy(items)  # the plan is learnt
@@ -1501,11 +1550,15 @@ def _getstate_plan_hooks_removed_or_odd(module: ModuleType, log: Log) -> tuple[o
     cls = ChangedSlotsGetstate
 
     def change(memo: Any) -> None:
-        cls.__getstate__ = lambda self: None  # no state: __setstate__ is not called
+        set_attribute(
+            cls, "__getstate__", lambda self: None
+        )  # no state: __setstate__ is not called
         cls.__setstate__ = property(lambda self: note("setstate property read"))  # type: ignore[assignment]
 
     def change_again(memo: Any) -> None:
-        cls.__getstate__ = lambda self: (note("getstate again"), (None, {"value": 9}))[1]
+        set_attribute(
+            cls, "__getstate__", lambda self: noting("getstate again", (None, {"value": 9}))
+        )
         del cls.__setstate__  # SlotsGetstate's again
 
     items = [cls([1]), cls([2])]
@@ -1527,7 +1580,7 @@ def getstate_plan_registered_reductor_mid_copy(
     module: ModuleType, log: Log
 ) -> tuple[object, object]:
     def register_reductor(memo: Any) -> None:
-        copyreg.dispatch_table[SlotsGetstate] = lambda obj: (note("reductor"), (list, ()))[1]
+        copyreg.dispatch_table[SlotsGetstate] = lambda obj: noting("reductor", (list, ()))
 
     items = [SlotsGetstate([1]), SlotsGetstateOnly([2], 3)]
     module.deepcopy(items)
@@ -1584,9 +1637,11 @@ def getstate_class_with_instance_dict_shadowed(
     items = [DictGetstate([1]), DictGetstate([2])]
     module.deepcopy(items)
     by_getstate, by_reduce_ex, by_hook = DictGetstate([3]), DictGetstate([4]), DictGetstate([5])
-    by_getstate.__getstate__ = lambda: (note("instance __getstate__"), {"value": 0})[1]
-    by_reduce_ex.__reduce_ex__ = lambda protocol: (note("instance ex"), (list, ()))[1]
-    by_hook.__deepcopy__ = lambda memo: (note("instance hook"), "hooked")[1]
+    set_attribute(
+        by_getstate, "__getstate__", lambda: noting("instance __getstate__", {"value": 0})
+    )
+    set_attribute(by_reduce_ex, "__reduce_ex__", lambda protocol: noting("instance ex", (list, ())))
+    set_attribute(by_hook, "__deepcopy__", lambda memo: noting("instance hook", "hooked"))
     return deep(module, [*items, by_getstate, by_reduce_ex, by_hook, *items])
 
 

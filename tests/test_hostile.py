@@ -92,6 +92,11 @@ KNOWN_DIVERGENCES = {
         "a metaclass __hash__/__eq__ runs per registry lookup of type(x): the twin makes 3"
         " lookups, C none while its registry cache is warm, stdlib 2",
     ),
+    "python_reduce_instance_key_resets_class_reduce": (
+        {"c"},
+        "C looks x.__reduce__ up as object.__reduce_ex__ would, then hands a reset hook to the"
+        " real object.__reduce_ex__, which looks again: the key's __eq__ runs twice, not once",
+    ),
 }
 
 
