@@ -851,6 +851,28 @@ update_instance_dict(copy_state *st, PyObject *y, PyObject *state)
     return rc;
 }
 
+/* One step of iterating dict d as its items() iterator does, with the iterator's errors
+   if d changes meanwhile: used is len(d) when iteration began, *remaining the items still
+   expected. 1 with the item borrowed in *key, *value; 0 at the end; -1 with
+   RuntimeError set. */
+static inline int
+dict_iter_next(PyObject *d, Py_ssize_t *pos, Py_ssize_t used, Py_ssize_t *remaining,
+               PyObject **key, PyObject **value)
+{
+    if (PyDict_GET_SIZE(d) != used) {
+        PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during iteration");
+        return -1;
+    }
+    if (!dict_next(d, pos, key, value)) {
+        return 0;
+    }
+    if ((*remaining)-- == 0) {
+        PyErr_SetString(PyExc_RuntimeError, "dictionary keys changed during iteration");
+        return -1;
+    }
+    return 1;
+}
+
 /* The same for an exact dict, iterated as its items() iterator would be (and with its
    errors when setattr changes the dict); no iterator object is made. 0 or -1. */
 static int
@@ -859,17 +881,9 @@ set_slot_state_from_dict(PyObject *y, PyObject *slotstate)
     Py_ssize_t pos = 0, used = PyDict_GET_SIZE(slotstate), remaining = used;
     PyObject *key, *value;
     for (;;) {
-        int rc;
-        if (PyDict_GET_SIZE(slotstate) != used) {
-            PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during iteration");
-            return -1;
-        }
-        if (!PyDict_Next(slotstate, &pos, &key, &value)) {
-            return 0;
-        }
-        if (remaining-- == 0) {
-            PyErr_SetString(PyExc_RuntimeError, "dictionary keys changed during iteration");
-            return -1;
+        int rc = dict_iter_next(slotstate, &pos, used, &remaining, &key, &value);
+        if (rc <= 0) {
+            return rc;
         }
         Py_INCREF(key);
         Py_INCREF(value);
@@ -1611,15 +1625,12 @@ plan_snapshot(TypePlan *dst, const TypePlan *src)
 static int
 plan_set_slots(const TypePlan *plan, PyObject *y, PyObject *slots)
 {
-    Py_ssize_t pos = 0, used = PyDict_GET_SIZE(slots), j = 0;
+    Py_ssize_t pos = 0, used = PyDict_GET_SIZE(slots), remaining = used, j = 0;
     PyObject *key, *value;
     for (;;) {
-        if (PyDict_GET_SIZE(slots) != used) {
-            PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during iteration");
-            return -1;
-        }
-        if (!PyDict_Next(slots, &pos, &key, &value)) {
-            return 0;
+        int rc = dict_iter_next(slots, &pos, used, &remaining, &key, &value);
+        if (rc <= 0) {
+            return rc;
         }
         for (Py_ssize_t tries = 0; tries < plan->nslots && plan->names[j] != key; tries++) {
             j = (j + 1) % plan->nslots;
@@ -2255,16 +2266,9 @@ frame_next(DeepCtx *c, Frame *f, PyObject **part)
     }
     for (;;) {
         PyObject *key, *value;
-        if (PyDict_GET_SIZE(f->x) != f->used) {
-            PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during iteration");
-            return -1;
-        }
-        if (!dict_next(f->x, &f->i, &key, &value)) {
-            return 0;
-        }
-        if (f->remaining-- == 0) {
-            PyErr_SetString(PyExc_RuntimeError, "dictionary keys changed during iteration");
-            return -1;
+        int r = dict_iter_next(f->x, &f->i, f->used, &f->remaining, &key, &value);
+        if (r <= 0) {
+            return r;
         }
         if (f->cloned) {
             if (!is_plain_key(Py_TYPE(key))) {
@@ -2787,6 +2791,31 @@ plan_learn_identity(copy_state *st, PyTypeObject *tp, PyObject *hook)
     plan->kind = PLAN_IDENTITY;
 }
 
+/* Copy x of a PLAN_CREDUCE type (deep with c, shallow with NULL): its own C reducer
+   called directly, the value through reconstruct. 1 with *y the copy (NULL with an
+   exception set on failure), or 0 when copyreg.dispatch_table has a reductor for the
+   type, which the general path must use. */
+static int
+copy_by_creduce(DeepCtx *c, copy_state *st, TypePlan *plan, PyObject *x, PyObject **y)
+{
+    PyObject *reducer = plan->reducer, *rv;
+    int with_protocol = plan->with_protocol;
+    *y = NULL;
+    if (plan_reductor(st, plan) != NULL) {
+        return 0;
+    }
+    if (PyErr_Occurred() || (c != NULL && memo_settle(c) < 0)) {  /* foreign code next */
+        return 1;
+    }
+    rv = reduce_by_plan(st, reducer, with_protocol, x);
+    if (rv == NULL) {
+        return 1;
+    }
+    *y = PyUnicode_Check(rv) ? Py_NewRef(x) : reconstruct(c, st, x, rv);
+    Py_DECREF(rv);
+    return 1;
+}
+
 /* deepcopy's path for types outside its dispatch: registrations, classes,
    __deepcopy__, then reduce. New reference or NULL with exception set. */
 static PyObject *
@@ -2812,23 +2841,8 @@ deepcopy_other(DeepCtx *c, PyObject *x)
         return Py_NewRef(x);
     }
     if (plan != NULL && plan->kind == PLAN_CREDUCE) {
-        PyObject *reducer = plan->reducer;
-        int with_protocol = plan->with_protocol;
-        PyObject *reductor = plan_reductor(st, plan);
-        if (reductor == NULL && !PyErr_Occurred()) {
-            if (memo_settle(c) < 0) {  /* the reducer is foreign code */
-                return NULL;
-            }
-            rv = reduce_by_plan(st, reducer, with_protocol, x);
-            if (rv == NULL) {
-                return NULL;
-            }
-            y = PyUnicode_Check(rv) ? Py_NewRef(x) : reconstruct(c, st, x, rv);
-            Py_DECREF(rv);
+        if (copy_by_creduce(c, st, plan, x, &y)) {
             return y;
-        }
-        if (reductor == NULL) {
-            return NULL;
         }
         plan = NULL;  /* registered in copyreg.dispatch_table: the general path */
     }
@@ -3284,20 +3298,8 @@ copy_other(copy_state *st, PyObject *x)
     }
     plan = plan_find(st, tp, &known);
     if (plan != NULL && plan->kind == PLAN_CREDUCE && plan->shallow_ok) {
-        PyObject *reducer = plan->reducer;
-        int with_protocol = plan->with_protocol;
-        PyObject *reductor = plan_reductor(st, plan);
-        if (reductor == NULL && !PyErr_Occurred()) {
-            rv = reduce_by_plan(st, reducer, with_protocol, x);
-            if (rv == NULL) {
-                return NULL;
-            }
-            y = PyUnicode_Check(rv) ? Py_NewRef(x) : reconstruct(NULL, st, x, rv);
-            Py_DECREF(rv);
+        if (copy_by_creduce(NULL, st, plan, x, &y)) {
             return y;
-        }
-        if (reductor == NULL) {
-            return NULL;
         }
         plan = NULL;  /* registered in copyreg.dispatch_table: the general path */
     }

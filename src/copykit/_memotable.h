@@ -85,9 +85,9 @@ memotable_init(MemoTable *t)
     t->settled = 0;
 }
 
-/* The copy remembered for key (borrowed), or NULL; never sets an exception. */
-static inline PyObject *
-memotable_get(const MemoTable *t, const PyObject *key)
+/* The entry for key, or NULL; never sets an exception. */
+static inline MemoEntry *
+memotable_find(const MemoTable *t, const PyObject *key)
 {
     size_t i;
     if (t->used == 0) {
@@ -100,10 +100,18 @@ memotable_get(const MemoTable *t, const PyObject *key)
             return NULL;
         }
         if (memoentry_key(&t->entries[pos - 1]) == key) {
-            return t->entries[pos - 1].value;
+            return &t->entries[pos - 1];
         }
         i = (i + 1) & t->mask;
     }
+}
+
+/* The copy remembered for key (borrowed), or NULL; never sets an exception. */
+static inline PyObject *
+memotable_get(const MemoTable *t, const PyObject *key)
+{
+    MemoEntry *entry = memotable_find(t, key);
+    return entry != NULL ? entry->value : NULL;
 }
 
 /* Grow the entry array and the index: from the inline arrays straight to
@@ -212,21 +220,9 @@ memotable_settle(MemoTable *t)
 static void
 memotable_retrack_key(MemoTable *t, const PyObject *key)
 {
-    size_t i;
-    if (t->used == 0) {
-        return;
-    }
-    i = memotable_slot(t, key);
-    for (;;) {
-        uint32_t pos = t->index[i];
-        if (pos == 0) {
-            return;
-        }
-        if (memoentry_key(&t->entries[pos - 1]) == key) {
-            memotable_retrack(&t->entries[pos - 1]);
-            return;
-        }
-        i = (i + 1) & t->mask;
+    MemoEntry *entry = memotable_find(t, key);
+    if (entry != NULL) {
+        memotable_retrack(entry);
     }
 }
 
