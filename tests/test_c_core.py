@@ -614,6 +614,8 @@ def tracked_shapes() -> list[object]:
         {"pair": (1, 2), "text": "atoms and an untracked tuple only"},
         {"pair": (shared, 2), "n": 1},  # a tracked tuple
         {"inner": {"pair": (3, 4)}, "n": 2},
+        {"n": 3, "pair": (shared, 4)},  # a tracked tuple after an atom
+        {("tuple", "key"): (shared, 5)},  # a dict walked item by item (key not plain)
         dict_with_holes(12, every=3),
     ]
 

@@ -154,6 +154,21 @@ typedef struct {
 
 static int frames_declone(DeepCtx *c);
 
+/* A context with no memo yet. Field by field: an initializer this size became
+   `rep stos`, slow to start, on every call. */
+static inline void
+ctx_init(DeepCtx *c, copy_state *st)
+{
+    c->st = st;
+    c->table = NULL;
+    c->memo = c->memo_key = NULL;
+    c->owns_memo = 0;
+    c->walks = NULL;
+    c->cloned = 0;
+    c->clone_of = c->clone = NULL;
+    c->clone_pos = c->clone_checked = 0;
+}
+
 /* Enter dict mode with memo (borrowed unless owned); 0 or -1 with exception set. */
 static int
 ctx_use_dict(DeepCtx *c, PyObject *memo, int owned)
@@ -2018,6 +2033,20 @@ typedef struct FrameStack {
     Frame inline_frames[FRAMES_INLINE];
 } FrameStack;
 
+/* Zero every field of a frame. Field by field, not memset: for a struct this size
+   compilers emit `rep stos`, whose start-up cost was a tenth of a small copy's time. */
+static inline void
+frame_clear(Frame *f)
+{
+    f->x = f->y = f->child = NULL;
+    f->tp = NULL;
+    f->i = f->used = f->remaining = f->mark = 0;
+    f->table = NULL;
+    f->key = f->value = f->value_copy = f->items = NULL;
+    f->cloned = 0;
+    f->version = 0;
+}
+
 /* A new zeroed frame on top of the stack, or NULL with MemoryError set. */
 static Frame *
 frames_push(FrameStack *stack)
@@ -2039,7 +2068,7 @@ frames_push(FrameStack *stack)
         stack->cap = cap;
     }
     frame = &stack->frames[stack->depth++];
-    memset(frame, 0, sizeof(*frame));
+    frame_clear(frame);
     return frame;
 }
 
@@ -2305,6 +2334,19 @@ frame_next(DeepCtx *c, Frame *f, PyObject **part)
     }
 }
 
+/* Before a copy goes into a dict: a tuple copy that the private memo took off the
+   collector's lists (memotable_untrack) is tracked again, or the dict would decide it
+   need not be tracked (dict insertion looks at a tuple's tracking), where the stdlib's
+   dict, given a new and so tracked tuple, is tracked. */
+static inline void
+retrack_for_dict(MemoTable *t, PyObject *original, PyObject *copy)
+{
+    if (t != NULL && copy != original && PyTuple_CheckExact(copy)
+        && !PyObject_GC_IsTracked(copy)) {
+        memotable_retrack_key(t, original);
+    }
+}
+
 /* Put the copy of the current part in place (copy stolen); 0, or -1 with exception
    set (child left set when the failure belongs to that part). */
 static int
@@ -2347,6 +2389,7 @@ frame_take(Frame *f, PyObject *copy)
     if (f->cloned) {
         /* the value's copy replaces the original in the clone; the key, a plain atom
            with a private memo, is its own copy */
+        retrack_for_dict(f->table, f->value, copy);
         if (dict_replace_at(f->y, f->i - 1, f->key, copy) < 0) {  /* the item just fetched */
             return -1;
         }
@@ -2361,6 +2404,8 @@ frame_take(Frame *f, PyObject *copy)
         return 0;
     }
     /* the key's copy: the item goes in; a failure here is the key's (child stays) */
+    retrack_for_dict(f->table, f->key, copy);
+    retrack_for_dict(f->table, f->value, f->value_copy);
     rc = PyDict_SetItem(f->y, copy, f->value_copy);
     Py_DECREF(copy);
     if (rc < 0) {
@@ -3214,7 +3259,8 @@ copykit_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     PyObject *x, *memo, *nil = NULL, *y;
     PyObject *parsed[3];
     MemoTable table;
-    DeepCtx c = {st, NULL, NULL, NULL, 0, NULL, 0, NULL, NULL, 0, 0};
+    DeepCtx c;
+    ctx_init(&c, st);
     if (nargs == 1 && kwnames == NULL) {
         x = args[0];
         memo = Py_None;
