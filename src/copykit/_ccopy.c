@@ -154,21 +154,6 @@ typedef struct {
 
 static int frames_declone(DeepCtx *c);
 
-/* A context with no memo yet. Field by field: an initializer this size became
-   `rep stos`, slow to start, on every call. */
-static inline void
-ctx_init(DeepCtx *c, copy_state *st)
-{
-    c->st = st;
-    c->table = NULL;
-    c->memo = c->memo_key = NULL;
-    c->owns_memo = 0;
-    c->walks = NULL;
-    c->cloned = 0;
-    c->clone_of = c->clone = NULL;
-    c->clone_pos = c->clone_checked = 0;
-}
-
 /* Enter dict mode with memo (borrowed unless owned); 0 or -1 with exception set. */
 static int
 ctx_use_dict(DeepCtx *c, PyObject *memo, int owned)
@@ -3259,8 +3244,7 @@ copykit_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     PyObject *x, *memo, *nil = NULL, *y;
     PyObject *parsed[3];
     MemoTable table;
-    DeepCtx c;
-    ctx_init(&c, st);
+    DeepCtx c = {st, NULL, NULL, NULL, 0, NULL, 0, NULL, NULL, 0, 0};
     if (nargs == 1 && kwnames == NULL) {
         x = args[0];
         memo = Py_None;
