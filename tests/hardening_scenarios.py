@@ -173,6 +173,14 @@ def list_hook_appends_to_list(module: ModuleType, log: Log) -> tuple[object, obj
 
 
 @scenario
+def list_hook_appends_runs_past_the_room(module: ModuleType, log: Log) -> tuple[object, object]:
+    shared = [9]
+    items: list[object] = [shared, shared, 7, 7]
+    items.insert(2, Hooked("h", log, lambda memo: items.extend([7] * 5 + [shared] * 4)))
+    return deep(module, items)
+
+
+@scenario
 def list_hook_clears_list(module: ModuleType, log: Log) -> tuple[object, object]:
     items: list[object] = [[1], 2]
     items.insert(1, Hooked("h", log, lambda memo: items.clear()))

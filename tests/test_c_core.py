@@ -531,6 +531,21 @@ def test_originals_keep_their_reference_counts(ccopy: ModuleType) -> None:
     assert after == before
 
 
+def test_runs_of_one_object_take_a_reference_per_position(ccopy: ModuleType) -> None:
+    atom = 10**30  # a fresh int: not immortal, not cached
+    shared = [atom]
+    original = [[atom] * 40 + [atom + 1] * 3, [shared] * 50 + [atom] * 9 + [shared], shared]
+    baseline = sys.getrefcount(atom)
+    expected = copy.deepcopy(original)
+    taken_by_stdlib = sys.getrefcount(atom) - baseline
+    result = ccopy.deepcopy(original)
+    assert sys.getrefcount(atom) - baseline == 2 * taken_by_stdlib
+    assert sys.getrefcount(result[2]) == sys.getrefcount(expected[2])
+    assert result == expected and result[1][0] is result[2] is result[1][-1]
+    del expected, result
+    assert sys.getrefcount(atom) == baseline
+
+
 def test_shallow_copies_leak_no_objects(ccopy: ModuleType) -> None:
     originals = [[1], {"a": 1}, {1}, bytearray(b"x"), Plain(1), Slotted(1, 2)]
     run_many(lambda: [ccopy.copy(item) for item in originals], 50)

@@ -1887,6 +1887,36 @@ list_append_steal(PyObject *y, PyObject *item)
     return rc;
 }
 
+/* Py_INCREF(obj) n times in one step (debug builds count every reference, and
+   free-threaded builds split the count: there, one by one). */
+static inline void
+incref_n(PyObject *obj, Py_ssize_t n)
+{
+#if defined(Py_REF_DEBUG) || defined(Py_GIL_DISABLED)
+    while (n-- > 0) {
+        Py_INCREF(obj);
+    }
+#else
+    Py_SET_REFCNT(obj, Py_REFCNT(obj) + n);  /* no effect on an immortal object */
+#endif
+}
+
+/* How many items of the exact list x from start on (at least 1, at most limit) are
+   the object at start. */
+static inline Py_ssize_t
+list_run_length(PyObject *x, Py_ssize_t start, Py_ssize_t limit)
+{
+    PyObject *first = PyList_GET_ITEM(x, start);
+    Py_ssize_t n = 1, end = PyList_GET_SIZE(x) - start;
+    if (limit < end) {
+        end = limit;
+    }
+    while (n < end && PyList_GET_ITEM(x, start + n) == first) {
+        n++;
+    }
+    return n;
+}
+
 /* Are all items of the exact list or tuple atoms? A list of atoms deep-copies as a plain
    slice; a tuple of atoms is its own deep copy. Reads the item array directly (no call). */
 static inline int
@@ -2226,6 +2256,32 @@ frames_declone(DeepCtx *c)
     ((c)->table != NULL && (tp) != &PyList_Type && (tp) != &PyDict_Type \
      && (tp) != &PyTuple_Type && is_deep_atomic(tp))
 
+/* In a list walk, the item at f->i has copy as its copy (an atom, or a memo hit):
+   append it, and the same copy for every next item that is the same object. Nothing
+   runs in between, so each would get the same answer, and [shared] * n costs one
+   memo lookup, not n. Advances f->i. 0 or -1. */
+static inline int
+list_append_copies(Frame *f, PyObject *copy)
+{
+    Py_ssize_t size = Py_SIZE(f->y);
+    Py_ssize_t room = ((PyListObject *)f->y)->allocated - size, n, k;
+    if (room <= 0) {  /* x grew while a hook ran: past the presized room */
+        f->i++;
+        return list_append_steal(f->y, Py_NewRef(copy));
+    }
+    n = list_run_length(f->x, f->i, room);
+    /* the references in one step, then the stores: a reference count written between
+       them could be the list's own fields, as far as the compiler knows, so each store
+       would wait to reload them (1.4x slower on [[1]] * 100) */
+    incref_n(copy, n);
+    for (k = 0; k < n; k++) {
+        PyList_SET_ITEM(f->y, size + k, copy);
+    }
+    Py_SET_SIZE(f->y, size + n);
+    f->i += n;
+    return 0;
+}
+
 /* The next part of the frame's container that needs copying (borrowed) in *part: 1,
    or 0 when the container is done, -1 with exception set (a dict changed while
    iterated, or memory). Atoms met on the way go straight into the copy while the memo
@@ -2245,10 +2301,9 @@ frame_next(DeepCtx *c, Frame *f, PyObject **part)
                     return 1;
                 }
             }
-            if (list_append_steal(f->y, Py_NewRef(copy)) < 0) {
+            if (list_append_copies(f, copy) < 0) {
                 return -1;
             }
-            f->i++;
         }
         return 0;
     }
