@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -75,6 +76,10 @@ def extensions() -> list[Extension]:
     debug = os.environ.get("COPYKIT_DEBUG_BUILD") == "1"
     sanitize = os.environ.get("COPYKIT_SANITIZE", "")
     compile_args = ["-O0", "-g3"] if debug else ["-O3"]
+    if sys.platform.startswith("linux") and not debug:
+        # calls into libpython through the GOT, not a PLT stub: one jump less per call,
+        # about 2% on the benchmark workloads (docs/c-design.md)
+        compile_args.append("-fno-plt")
     link_args: list[str] = []
     if sanitize:
         compile_args += [f"-fsanitize={sanitize}", "-fno-omit-frame-pointer"]

@@ -2632,18 +2632,29 @@ deepcopy_container(DeepCtx *c, PyObject *x, PyObject *items)
 {
     FrameStack stack;
     Frame *f;
-    PyObject *part, *copy, *original, *part_items;
-    int push, r;
+    PyObject *part = x, *copy, *original, *part_items = items;
+    int push = 1, r;
     stack.frames = stack.inline_frames;
     stack.depth = 0;
     stack.cap = FRAMES_INLINE;
     stack.outer = c->walks;
     c->walks = &stack;
-    f = frames_push(&stack);
-    if (frame_begin(c, f, x, items) < 0) {
-        goto error_in_top;
-    }
+    /* One call site each for pushing, beginning and taking a copy: the compiler then
+       folds them into this loop (no call, no register saving per container). */
     for (;;) {
+        if (push) {
+            /* x first, then each part to walk; the parent's f->child stays set: it
+               names the part if the part's copy fails */
+            f = frames_push(&stack);
+            if (f == NULL) {
+                Py_XDECREF(part_items);
+                goto error_in_top;
+            }
+            if (frame_begin(c, f, part, part_items) < 0) {
+                goto error_in_top;
+            }
+            push = 0;
+        }
         f = &stack.frames[stack.depth - 1];
         r = frame_next(c, f, &part);
         if (r < 0) {
@@ -2652,37 +2663,30 @@ deepcopy_container(DeepCtx *c, PyObject *x, PyObject *items)
         if (r > 0) {
             copy = copy_part(c, f, part, &push, &part_items);
             if (push) {
-                /* f->child stays set: the parent names the part if its copy fails */
-                f = frames_push(&stack);
-                if (f == NULL) {
-                    Py_XDECREF(part_items);
-                    goto error_in_top;
-                }
-                if (frame_begin(c, f, part, part_items) < 0) {
-                    goto error_in_top;
-                }
                 continue;
             }
-            if (copy == NULL || frame_take(f, copy) < 0) {
+            if (copy == NULL) {
                 goto error;
             }
-            continue;
         }
-        /* the container on top is done */
-        copy = frame_finish(c, f);
-        original = Py_NewRef(f->x);
-        frame_release(c, f);
-        stack.depth--;
-        if (copy == NULL || memo_complete(c, original, copy) < 0) {
+        else {
+            /* the container on top is done */
+            copy = frame_finish(c, f);
+            original = Py_NewRef(f->x);
+            frame_release(c, f);
+            stack.depth--;
+            if (copy == NULL || memo_complete(c, original, copy) < 0) {
+                Py_DECREF(original);
+                Py_XDECREF(copy);
+                goto error;
+            }
             Py_DECREF(original);
-            Py_XDECREF(copy);
-            goto error;
+            if (stack.depth == 0) {
+                break;
+            }
+            f = &stack.frames[stack.depth - 1];
         }
-        Py_DECREF(original);
-        if (stack.depth == 0) {
-            break;
-        }
-        if (frame_take(&stack.frames[stack.depth - 1], copy) < 0) {
+        if (frame_take(f, copy) < 0) {
             goto error;
         }
     }
