@@ -2574,6 +2574,19 @@ copy_set_part(DeepCtx *c, PyObject *part, int fresh, int *push, PyObject **items
     return copy;
 }
 
+/* The references to a part of the frame's container that the walk itself accounts
+   for: the container's, and for a dict item, the clone's entry (the original value
+   until its copy replaces it) and the frame's own hold on the current key and value.
+   Each is a distinct reference, so a part whose count is no higher has no other. */
+static inline Py_ssize_t
+part_known_references(const Frame *f, PyObject *part)
+{
+    if (f->tp != &PyDict_Type) {
+        return 1;
+    }
+    return 1 + (f->cloned != 0) + (part == f->key) + (part == f->value);
+}
+
 /* The copy of one part for the frame on top, or NULL: with *push set when the part is
    a container to walk (no exception; *items then list(part) for a set, new reference,
    else NULL), else with an exception set. */
@@ -2590,9 +2603,9 @@ copy_part(DeepCtx *c, Frame *f, PyObject *part, int *push, PyObject **items)
             && is_deep_atomic(tp)) {
             return Py_NewRef(part);
         }
-        /* only its container holds it (and, in a dict being cloned, the clone's entry
-           that its copy will replace): it cannot be in a private memo */
-        fresh = Py_REFCNT(part) == (f->cloned ? 2 : 1);
+        /* only the references this walk knows of hold it: it cannot be in a private
+           memo (whatever is memoised is also held by the memo or a frame) */
+        fresh = Py_REFCNT(part) == part_known_references(f, part);
     }
     f->child = Py_NewRef(part);
     if (tp == &PySet_Type || tp == &PyFrozenSet_Type) {
