@@ -1982,11 +1982,23 @@ dict_replace_at(PyObject *d, Py_ssize_t i, PyObject *key, PyObject *value)
    values that are not atoms are replaced by their copies as they come, see
    frame_declone), or with no clone, for an item-by-item walk. A split table (an
    instance's attribute dict) is always walked. */
+/* dict_clone's clone y of x, left in c->clone for x's frame: the item at PyDict_Next
+   position pos is the first not checked, after `checked` checked ones. */
+static inline void
+dict_clone_pending(DeepCtx *c, PyObject *x, PyObject *y, Py_ssize_t pos, Py_ssize_t checked)
+{
+    c->clone_of = x;
+    c->clone = y;
+    c->clone_pos = pos;
+    c->clone_checked = checked;
+}
+
 static PyObject *
 dict_clone(DeepCtx *c, PyObject *x)
 {
     Py_ssize_t pos = 0, before = 0, checked = 0;
     PyObject *key, *value, *y;
+    DictView v;
     if (((PyDictObject *)x)->ma_values != NULL) {
         return NULL;
     }
@@ -1994,16 +2006,33 @@ dict_clone(DeepCtx *c, PyObject *x)
     if (y == NULL) {
         return NULL;
     }
+    if (dictview_get(x, &v)) {
+        /* the walk below, over the entries read directly; in a table of str keys
+           every key is plain */
+        for (Py_ssize_t i = 0; i < v.count; i++) {
+            PyObject **entry = v.first + i * v.stride;
+            if (entry[1] == NULL) {
+                continue;  /* deleted */
+            }
+            if (!v.str_keys && !is_plain_key(Py_TYPE(entry[0]))) {
+                Py_DECREF(y);  /* nobody saw it; x holds all it holds */
+                return NULL;
+            }
+            if (!is_deep_atomic(Py_TYPE(entry[1]))) {
+                dict_clone_pending(c, x, y, i, checked);
+                return NULL;
+            }
+            checked++;
+        }
+        return y;
+    }
     while (dict_next(x, &pos, &key, &value)) {
         if (!is_plain_key(Py_TYPE(key))) {
-            Py_DECREF(y);  /* nobody saw it; x holds all it holds */
+            Py_DECREF(y);
             return NULL;
         }
         if (!is_deep_atomic(Py_TYPE(value))) {
-            c->clone_of = x;
-            c->clone = y;
-            c->clone_pos = before;
-            c->clone_checked = checked;
+            dict_clone_pending(c, x, y, before, checked);
             return NULL;
         }
         before = pos;
@@ -2289,6 +2318,8 @@ list_append_copies(Frame *f, PyObject *copy)
 static int
 frame_next(DeepCtx *c, Frame *f, PyObject **part)
 {
+    DictView view;
+    int viewed;
     if (f->tp == &PyList_Type) {
         while (f->i < PyList_GET_SIZE(f->x)) {
             PyObject *item = PyList_GET_ITEM(f->x, f->i), *copy = item;
@@ -2333,18 +2364,24 @@ frame_next(DeepCtx *c, Frame *f, PyObject **part)
         && frame_declone(c, f, frame_items_copied(f)) < 0) {
         return -1;  /* x changed since cloned: the clone's rest is stale */
     }
+    /* While the copy is a clone, x is what it was when cloned (checked just above, and
+       no code runs in this loop until the clone is given up): its entries are read
+       where they are, and in a table of str keys every key is plain. */
+    viewed = f->cloned && dictview_get(f->x, &view);
     for (;;) {
         PyObject *key, *value;
-        int r = dict_iter_next(f->x, &f->i, f->used, &f->remaining, &key, &value);
+        int r = viewed ? dictview_next(&view, &f->i, &f->remaining, &key, &value)
+                       : dict_iter_next(f->x, &f->i, f->used, &f->remaining, &key, &value);
         if (r <= 0) {
             return r;
         }
         if (f->cloned) {
-            if (!is_plain_key(Py_TYPE(key))) {
+            if (!(viewed && view.str_keys) && !is_plain_key(Py_TYPE(key))) {
                 /* item by item from here on (this item is fetched, not copied) */
                 if (frame_declone(c, f, f->used - f->remaining - 1) < 0) {
                     return -1;
                 }
+                viewed = 0;  /* inserting into the copy may run code from here on */
             }
             else if (INLINE_ATOM(c, Py_TYPE(value))) {
                 continue;  /* already in the clone */

@@ -46,6 +46,7 @@ typedef struct {
     PyObject **first;
     Py_ssize_t stride;
     Py_ssize_t count;  /* entries, deleted ones included */
+    int str_keys;      /* every key is an exact str (a unicode-kind table, 3.11+) */
 } DictView;
 
 static int dictview_ok = 0;  /* the layout checked out (dictview_verify) */
@@ -61,10 +62,12 @@ dictview_locate(const DictKeysHeader *k, DictView *v)
     if (k->kind == DICTVIEW_UNICODE) {
         v->first = (PyObject **)entries;
         v->stride = 2;
+        v->str_keys = 1;  /* a key that is not an exact str turns the table general */
     }
     else if (k->kind == DICTVIEW_GENERAL) {
         v->first = (PyObject **)entries + 1;
         v->stride = 3;
+        v->str_keys = 0;
     }
     else {
         return 0;
@@ -75,6 +78,7 @@ dictview_locate(const DictKeysHeader *k, DictView *v)
     entries = (char *)k->indices + (size_t)n * index_bytes;
     v->first = (PyObject **)entries + 1;
     v->stride = 3;
+    v->str_keys = 0;  /* not recorded in the table before 3.11 */
 #endif
     v->count = k->nentries;
     return 1;
@@ -105,6 +109,26 @@ dict_next(PyObject *d, Py_ssize_t *pos, PyObject **key, PyObject **value)
             *key = entry[0];
             *value = entry[1];
             *pos = i + 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* dict_next over a view located earlier, for a dict that cannot have changed since (no
+   size check): the next item from *pos on, counting it down in *remaining. 1, or 0 at
+   the end. */
+static inline int
+dictview_next(const DictView *v, Py_ssize_t *pos, Py_ssize_t *remaining, PyObject **key,
+              PyObject **value)
+{
+    for (Py_ssize_t i = *pos; i < v->count; i++) {
+        PyObject **entry = v->first + i * v->stride;
+        if (entry[1] != NULL) {
+            *key = entry[0];
+            *value = entry[1];
+            *pos = i + 1;
+            (*remaining)--;
             return 1;
         }
     }
