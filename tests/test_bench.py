@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import subprocess
 import sys
@@ -134,6 +135,23 @@ def test_warm_up_object_is_copied_by_every_column_before_timing() -> None:
     clones = {"stdlib": recording("stdlib"), "python": recording("python")}
     _bench.measure(workload, clones, _bench.Settings(1, 0.0001, quick=True))
     assert [column for column, obj in copied if obj is warm_up_object] == ["stdlib", "python"]
+
+
+def test_every_sample_starts_after_a_full_collection() -> None:
+    full_collections: list[int] = []
+
+    def count_full_collections(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full_collections.append(1)
+
+    workload = Workload("w", lambda: [1], "deepcopy", "test")
+    clones: dict[str, _bench.Clone] = {"stdlib": copy.deepcopy, "python": copy.deepcopy}
+    gc.callbacks.append(count_full_collections)
+    try:
+        _bench.measure(workload, clones, _bench.Settings(3, 0.0001, quick=True))
+    finally:
+        gc.callbacks.remove(count_full_collections)
+    assert len(full_collections) >= 3 * len(clones)
 
 
 # --- the correctness guard -----------------------------------------------------------------
