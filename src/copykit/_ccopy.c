@@ -18,6 +18,14 @@
 #include "_memotable.h"
 #include "_dictview.h"
 
+/* Functions only reached when something failed, or once a copy has stopped being plain
+   data (a dict clone given back): out of the hot code's way. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define COLD __attribute__((cold))
+#else
+#  define COLD
+#endif
+
 #if PY_VERSION_HEX < 0x030A0000
 #  error "copykit needs CPython 3.10 or newer"
 #endif
@@ -494,7 +502,7 @@ unpack_pair(copy_state *st, PyObject *item, PyObject **first, PyObject **second)
 #  define RESTORE_EXC(exc) PyErr_SetRaisedException(exc)
 #elif PY_VERSION_HEX >= 0x030B0000
 /* 3.11: fetch, normalise and attach the traceback, so the exception is one object. */
-static PyObject *
+static COLD PyObject *
 fetch_exception(void)
 {
     PyObject *type, *value, *tb;
@@ -513,7 +521,7 @@ fetch_exception(void)
 #endif
 
 /* Call _pycopy.<note>(exc, *args) on the pending exception, which stays pending. */
-static void
+static COLD void
 call_note(copy_state *st, const char *note, PyObject *segment_or_state, PyObject *child)
 {
 #if PY_VERSION_HEX >= 0x030B0000
@@ -541,7 +549,7 @@ call_note(copy_state *st, const char *note, PyObject *segment_or_state, PyObject
 }
 
 /* Record a failure at segment kind(argument) whose failing part is child. */
-static void
+static COLD void
 note_failure(copy_state *st, const char *kind, PyObject *argument, PyObject *child)
 {
 #if PY_VERSION_HEX >= 0x030B0000
@@ -563,7 +571,7 @@ note_failure(copy_state *st, const char *kind, PyObject *argument, PyObject *chi
 }
 
 /* note_failure for a position segment (an index or reduce argument number). */
-static void
+static COLD void
 note_failure_at(copy_state *st, const char *kind, Py_ssize_t position, PyObject *child)
 {
 #if PY_VERSION_HEX >= 0x030B0000
@@ -2222,7 +2230,7 @@ frame_begin(DeepCtx *c, Frame *f, PyObject *x, PyObject *items)
    `copied` items, in order. It is emptied and they are put back, which hashes only
    plain keys (never calling code) and leaves later insertions in the stdlib's order.
    0, or -1 with MemoryError set. */
-static int
+static COLD int
 frame_declone(DeepCtx *c, Frame *f, Py_ssize_t copied)
 {
     Py_ssize_t pos = 0, n = 0;
@@ -2266,7 +2274,7 @@ frame_items_copied(const Frame *f)
    stop being clones, so the ones left are among those pushed since the last call:
    searching from the innermost walk's top stops after as many frames as were pushed
    since. */
-static int
+static COLD int
 frames_declone(DeepCtx *c)
 {
     for (FrameStack *stack = c->walks; stack != NULL && c->cloned > 0; stack = stack->outer) {
@@ -2527,7 +2535,7 @@ frame_finish(DeepCtx *c, Frame *f)
 }
 
 /* Add the path note for the part a frame was copying when the copy failed. */
-static void
+static COLD void
 frame_note(DeepCtx *c, Frame *f)
 {
     if (f->child == NULL) {
