@@ -246,6 +246,17 @@ memo_set(DeepCtx *c, PyObject *x, PyObject *y)
     return rc;
 }
 
+/* memo_set for an x known not to be memoised: looked up (or held only by its
+   container, see part_known_references) with nothing run since. */
+static int
+memo_set_new(DeepCtx *c, PyObject *x, PyObject *y)
+{
+    if (c->table != NULL) {
+        return memotable_add_new(c->table, x, y);
+    }
+    return memo_set(c, x, y);
+}
+
 /* _keep_alive: memo[id(memo)].append(x), or a new list on KeyError; 0 or -1. */
 static int
 memo_keep_alive(DeepCtx *c, PyObject *x)
@@ -2212,7 +2223,7 @@ frame_begin(DeepCtx *c, Frame *f, PyObject *x, PyObject *items)
             }
         }
     }
-    if (memo_set(c, x, f->y) < 0) {
+    if (memo_set_new(c, x, f->y) < 0) {  /* copy_part or deepcopy_fresh: not in the memo */
         return -1;
     }
     if (f->tp == &PyList_Type && c->table != NULL) {
@@ -3084,7 +3095,7 @@ deepcopy_leaf(DeepCtx *c, PyObject *x, PyTypeObject *tp)
             return NULL;
         }
     }
-    if (y != NULL && (memotable_set(c->table, x, y) < 0 || memotable_keep(c->table, x) < 0)) {
+    if (y != NULL && (memotable_add_new(c->table, x, y) < 0 || memotable_keep(c->table, x) < 0)) {
         Py_CLEAR(y);
     }
     if (y != NULL) {

@@ -47,6 +47,8 @@ memoentry_key(const MemoEntry *entry)
 
 typedef struct {
     uint32_t *index;      /* slot -> entry position + 1; 0 marks an empty slot */
+    Py_ssize_t indexed;   /* entries below this are in the index; the rest were added as
+                             new keys (memotable_add_new) and go in at the next lookup */
     size_t mask;          /* number of slots - 1 */
     unsigned int shift;   /* 64 - log2(number of slots) */
     MemoEntry *entries;   /* in insertion order */
@@ -80,6 +82,7 @@ memotable_init(MemoTable *t)
     t->shift = 64 - 6;
     t->entries = t->small_entries;
     t->used = 0;
+    t->indexed = 0;
     t->capacity = MEMO_SMALL_ENTRIES;
     t->keep = t->small_keep;
     t->nkeep = 0;
@@ -88,18 +91,43 @@ memotable_init(MemoTable *t)
     t->settled = 0;
 }
 
-/* The entry for key, or NULL; never sets an exception. */
+static inline void memotable_zero_small_index(MemoTable *t);
+
+/* Put the entries added since the last lookup into the index. Copying a tree of
+   containers adds an entry for each and looks none up (a container held only by its
+   parent cannot be in the memo), so the index is built only when something is looked
+   up, once per entry at most. */
+static inline void
+memotable_index_pending(MemoTable *t)
+{
+    if (t->indexed == 0 && t->index == t->small_index) {
+        memotable_zero_small_index(t);  /* not zeroed until first probed */
+    }
+    if (t->indexed == t->used) {
+        return;
+    }
+    for (Py_ssize_t e = t->indexed; e < t->used; e++) {
+        size_t i = memotable_slot(t, memoentry_key(&t->entries[e]));
+        while (t->index[i] != 0) {
+            i = (i + 1) & t->mask;
+        }
+        t->index[i] = (uint32_t)(e + 1);
+    }
+    t->indexed = t->used;
+}
+
+/* The entry for key, or NULL with *slot set to the empty slot where key would go
+   (the index then covers every entry). Never sets an exception. */
 static inline MemoEntry *
-memotable_find(const MemoTable *t, const PyObject *key)
+memotable_probe(MemoTable *t, const PyObject *key, size_t *slot)
 {
     size_t i;
-    if (t->used == 0) {
-        return NULL;
-    }
+    memotable_index_pending(t);
     i = memotable_slot(t, key);
     for (;;) {
         uint32_t pos = t->index[i];
         if (pos == 0) {
+            *slot = i;
             return NULL;
         }
         if (memoentry_key(&t->entries[pos - 1]) == key) {
@@ -109,17 +137,29 @@ memotable_find(const MemoTable *t, const PyObject *key)
     }
 }
 
+/* The entry for key, or NULL; never sets an exception. */
+static inline MemoEntry *
+memotable_find(MemoTable *t, const PyObject *key)
+{
+    size_t slot;
+    if (t->used == 0) {
+        return NULL;
+    }
+    return memotable_probe(t, key, &slot);
+}
+
 /* The copy remembered for key (borrowed), or NULL; never sets an exception. */
 static inline PyObject *
-memotable_get(const MemoTable *t, const PyObject *key)
+memotable_get(MemoTable *t, const PyObject *key)
 {
     MemoEntry *entry = memotable_find(t, key);
     return entry != NULL ? entry->value : NULL;
 }
 
 /* Grow the entry array and the index: from the inline arrays straight to
-   MEMO_FIRST_HEAP_ENTRIES (a copy that outgrows them is seldom small, and each step
-   rehashes), then doubling. 0 or -1 with MemoryError set. */
+   MEMO_FIRST_HEAP_ENTRIES (a copy that outgrows them is seldom small), then doubling.
+   The new index starts empty: every entry goes back in at the next lookup, if any.
+   0 or -1 with MemoryError set. */
 static int
 memotable_grow(MemoTable *t)
 {
@@ -161,13 +201,7 @@ memotable_grow(MemoTable *t)
     while (((size_t)1 << (64 - t->shift)) < nslots) {
         t->shift--;  /* 64 - log2(nslots); nslots is a power of two */
     }
-    for (Py_ssize_t e = 0; e < t->used; e++) {
-        size_t i = memotable_slot(t, memoentry_key(&t->entries[e]));
-        while (t->index[i] != 0) {
-            i = (i + 1) & t->mask;
-        }
-        t->index[i] = (uint32_t)(e + 1);
-    }
+    t->indexed = 0;
     return 0;
 }
 
@@ -252,46 +286,44 @@ memotable_zero_small_index(MemoTable *t)
 #endif
 }
 
+/* memo[key] = value (value is not stolen) for a key not in the table: the caller
+   knows (it looked key up and nothing ran since, or only its container holds key).
+   0, or -1 with MemoryError set. */
+static inline int
+memotable_add_new(MemoTable *t, PyObject *key, PyObject *value)
+{
+    if (t->used == t->capacity && memotable_grow(t) < 0) {
+        return -1;
+    }
+    t->entries[t->used].key = (uintptr_t)key;
+    t->entries[t->used].value = Py_NewRef(value);
+    t->used++;
+    return 0;
+}
+
 /* memo[key] = value (value is not stolen); 0, or -1 with MemoryError set.
    An existing key keeps its place in the order, as in a dict. */
 static inline int
 memotable_set(MemoTable *t, PyObject *key, PyObject *value)
 {
-    size_t i;
-    if (t->used == 0 && t->index == t->small_index) {
-        memotable_zero_small_index(t);
-    }
-    i = memotable_slot(t, key);
-    for (;;) {
-        uint32_t pos = t->index[i];
-        if (pos == 0) {
-            break;
+    size_t slot;
+    MemoEntry *entry = memotable_probe(t, key, &slot);
+    if (entry != NULL) {
+        PyObject *old = entry->value;
+        if (old != value) {
+            memotable_retrack(entry);
         }
-        if (memoentry_key(&t->entries[pos - 1]) == key) {
-            PyObject *old = t->entries[pos - 1].value;
-            if (old != value) {
-                memotable_retrack(&t->entries[pos - 1]);
-            }
-            t->entries[pos - 1].value = Py_NewRef(value);
-            Py_DECREF(old);
-            return 0;
-        }
-        i = (i + 1) & t->mask;
+        entry->value = Py_NewRef(value);
+        Py_DECREF(old);
+        return 0;
     }
     if (t->used == t->capacity) {
-        if (memotable_grow(t) < 0) {
-            return -1;
-        }
-        i = memotable_slot(t, key);
-        while (t->index[i] != 0) {
-            i = (i + 1) & t->mask;
-        }
+        return memotable_add_new(t, key, value);  /* grows: indexed at the next lookup */
     }
-    t->entries[t->used].key = (uintptr_t)key;
-    t->entries[t->used].value = Py_NewRef(value);
-    t->used++;
-    t->index[i] = (uint32_t)t->used;
-    return 0;
+    /* probed anyway: indexed now, as a lookup would (the index covers every entry) */
+    t->index[slot] = (uint32_t)(t->used + 1);
+    t->indexed = t->used + 1;
+    return memotable_add_new(t, key, value);
 }
 
 /* Keep original alive (new reference taken); 0, or -1 with MemoryError set. */
