@@ -100,8 +100,15 @@ static inline void memotable_zero_small_index(MemoTable *t);
 static inline void
 memotable_index_pending(MemoTable *t)
 {
-    if (t->indexed == 0 && t->index == t->small_index) {
-        memotable_zero_small_index(t);  /* not zeroed until first probed */
+    if (t->indexed == 0) {
+        /* an index is zeroed when first probed, not when made: a tree of containers
+           never probes it */
+        if (t->index == t->small_index) {
+            memotable_zero_small_index(t);
+        }
+        else {
+            memset(t->index, 0, (t->mask + 1) * sizeof(uint32_t));
+        }
     }
     if (t->indexed == t->used) {
         return;
@@ -187,7 +194,7 @@ memotable_grow(MemoTable *t)
     }
     t->entries = entries;
     t->capacity = newcap;
-    index = PyMem_Calloc(nslots, sizeof(uint32_t));
+    index = PyMem_Malloc(nslots * sizeof(uint32_t));  /* zeroed when first probed */
     if (index == NULL) {
         PyErr_NoMemory();
         return -1;
