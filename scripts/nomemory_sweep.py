@@ -161,6 +161,12 @@ WORKLOADS: dict[str, Callable[[], object]] = {
     "recursive": _recursive,
     "failing_hook": lambda: [[1], {"k": [2]}, Unreducible()],
     "failing_reduce": lambda: [(1, [2]), Malformed()],
+    # 300 containers: past the memo's inline storage and its first heap size, with parts
+    # shared after it grew (the C memo indexes lazily: the first lookup after a growth
+    # builds the new index)
+    "grown_memo": lambda: (
+        [{"i": i, "l": [i]} for i in range(150)] + [(shared := {"s": [1]}), [shared], shared]
+    ),
 }
 
 # The exception a workload's deepcopy raises without any allocation failing.

@@ -179,6 +179,12 @@ memotable_grow(MemoTable *t)
         PyErr_NoMemory();
         return -1;
     }
+    /* the index first: if either allocation fails, the table is as it was */
+    index = PyMem_Malloc(nslots * sizeof(uint32_t));  /* zeroed when first probed */
+    if (index == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
     if (t->entries == t->small_entries) {
         entries = PyMem_Malloc((size_t)newcap * sizeof(MemoEntry));
         if (entries != NULL) {
@@ -189,16 +195,12 @@ memotable_grow(MemoTable *t)
         entries = PyMem_Realloc(t->entries, (size_t)newcap * sizeof(MemoEntry));
     }
     if (entries == NULL) {
+        PyMem_Free(index);
         PyErr_NoMemory();
         return -1;
     }
     t->entries = entries;
     t->capacity = newcap;
-    index = PyMem_Malloc(nslots * sizeof(uint32_t));  /* zeroed when first probed */
-    if (index == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
     if (t->index != t->small_index) {
         PyMem_Free(t->index);
     }
