@@ -1994,13 +1994,6 @@ dict_replace_at(PyObject *d, Py_ssize_t i, PyObject *key, PyObject *value)
     return rc;
 }
 
-/* The deep copy of an exact dict x with a private memo, when its items are atoms and
-   its keys plain (is_plain_key): a clone of x (new reference). Otherwise NULL: with an
-   exception set on failure; else, when the first items checked allow it, with the
-   clone left in c->clone for x's frame to carry on from (frame_begin, frame_next:
-   values that are not atoms are replaced by their copies as they come, see
-   frame_declone), or with no clone, for an item-by-item walk. A split table (an
-   instance's attribute dict) is always walked. */
 /* dict_clone's clone y of x, left in c->clone for x's frame: the item at PyDict_Next
    position pos is the first not checked, after `checked` checked ones. */
 static inline void
@@ -2012,6 +2005,13 @@ dict_clone_pending(DeepCtx *c, PyObject *x, PyObject *y, Py_ssize_t pos, Py_ssiz
     c->clone_checked = checked;
 }
 
+/* The deep copy of an exact dict x with a private memo, when its items are atoms and
+   its keys plain (is_plain_key): a clone of x (new reference). Otherwise NULL: with an
+   exception set on failure; else, when the first items checked allow it, with the
+   clone left in c->clone for x's frame to carry on from (frame_begin, frame_next:
+   values that are not atoms are replaced by their copies as they come, see
+   frame_declone), or with no clone, for an item-by-item walk. A split table (an
+   instance's attribute dict) is always walked. */
 static PyObject *
 dict_clone(DeepCtx *c, PyObject *x)
 {

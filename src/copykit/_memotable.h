@@ -91,7 +91,28 @@ memotable_init(MemoTable *t)
     t->settled = 0;
 }
 
-static inline void memotable_zero_small_index(MemoTable *t);
+/* Zero the inline index. With plain stores where SSE2 is there: compilers turn a
+   memset this size (and a loop of stores) into `rep stos`, whose start-up cost was a
+   tenth of a small copy's time. */
+static inline void
+memotable_zero_small_index(MemoTable *t)
+{
+#if defined(__SSE2__)
+    const __m128i zero = _mm_setzero_si128();
+    __m128i *index = (__m128i *)t->small_index;
+    Py_BUILD_ASSERT(MEMO_SMALL_INDEX == 64);
+#define MEMO_ZERO4(k) \
+    _mm_storeu_si128(index + (k), zero); _mm_storeu_si128(index + (k) + 1, zero); \
+    _mm_storeu_si128(index + (k) + 2, zero); _mm_storeu_si128(index + (k) + 3, zero)
+    MEMO_ZERO4(0);
+    MEMO_ZERO4(4);
+    MEMO_ZERO4(8);
+    MEMO_ZERO4(12);
+#undef MEMO_ZERO4
+#else
+    memset(t->small_index, 0, sizeof(t->small_index));
+#endif
+}
 
 /* Put the entries added since the last lookup into the index. Copying a tree of
    containers adds an entry for each and looks none up (a container held only by its
@@ -272,28 +293,6 @@ memotable_retrack_key(MemoTable *t, const PyObject *key)
     }
 }
 
-/* Zero the inline index. With plain stores where SSE2 is there: compilers turn a
-   memset this size (and a loop of stores) into `rep stos`, whose start-up cost was a
-   tenth of a small copy's time. */
-static inline void
-memotable_zero_small_index(MemoTable *t)
-{
-#if defined(__SSE2__)
-    const __m128i zero = _mm_setzero_si128();
-    __m128i *index = (__m128i *)t->small_index;
-    Py_BUILD_ASSERT(MEMO_SMALL_INDEX == 64);
-#define MEMO_ZERO4(k) \
-    _mm_storeu_si128(index + (k), zero); _mm_storeu_si128(index + (k) + 1, zero); \
-    _mm_storeu_si128(index + (k) + 2, zero); _mm_storeu_si128(index + (k) + 3, zero)
-    MEMO_ZERO4(0);
-    MEMO_ZERO4(4);
-    MEMO_ZERO4(8);
-    MEMO_ZERO4(12);
-#undef MEMO_ZERO4
-#else
-    memset(t->small_index, 0, sizeof(t->small_index));
-#endif
-}
 
 /* memo[key] = value (value is not stolen) for a key not in the table: the caller
    knows (it looked key up and nothing ran since, or only its container holds key).
