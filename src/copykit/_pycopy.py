@@ -12,6 +12,7 @@ of originals at ``memo[id(memo)]``.
 
 from __future__ import annotations
 
+import builtins
 import copy as _stdlib_copy
 import copyreg
 import sys
@@ -36,30 +37,52 @@ _LOOKED_UP: Any = object()
 # Atomic and immutable types
 # ---------------------------------------------------------------------------
 
-# Types that deepcopy returns as they are (stdlib's _deepcopy_atomic entries).
-_DEEP_ATOMIC_TYPES = frozenset(
-    {
-        type(None),
-        type(Ellipsis),
-        type(NotImplemented),
-        int,
-        float,
-        bool,
-        complex,
-        bytes,
-        str,
-        types.CodeType,
-        type,
-        range,
-        types.BuiltinFunctionType,
-        types.FunctionType,
-        weakref.ref,
-        property,
-    }
-)
+# What changed in the stdlib, by version (docs/compat.md, "Versions"):
+# 3.14 answers atomic types before the memo lookup (a memo entry for an atom is never
+# read) and replaced copy's dispatch table with two sets; 3.15 looks the memo up with
+# ``in`` and ``[]`` instead of ``get`` and adds the built-in ``frozendict``.
+_ATOMS_BYPASS_MEMO = sys.version_info >= (3, 14)
+_MEMO_LOOKUP_BY_CONTAINS = sys.version_info >= (3, 15)
+_FROZENDICT: type | None = getattr(builtins, "frozendict", None)
 
-# Types that copy returns as they are (stdlib's _copy_immutable entries).
-_SHALLOW_IMMUTABLE_TYPES = _DEEP_ATOMIC_TYPES | {tuple, frozenset, slice}
+if _ATOMS_BYPASS_MEMO:
+    # The stdlib's own sets, consulted as they are (3.14's are mutable sets).
+    _DEEP_ATOMIC_TYPES: Any = _stdlib_copy._atomic_types  # type: ignore[attr-defined]
+    _STDLIB_COPY_ATOMIC_TYPES: Any = _stdlib_copy._copy_atomic_types  # type: ignore[attr-defined]
+    _STDLIB_COPY_CONTAINERS: Any = _stdlib_copy._copy_builtin_containers  # type: ignore[attr-defined]
+    _STDLIB_COPY_DISPATCH: dict[type, Any] = {}
+else:
+    # Types that deepcopy returns as they are (stdlib's _deepcopy_atomic entries).
+    _DEEP_ATOMIC_TYPES = frozenset(
+        {
+            type(None),
+            type(Ellipsis),
+            type(NotImplemented),
+            int,
+            float,
+            bool,
+            complex,
+            bytes,
+            str,
+            types.CodeType,
+            type,
+            range,
+            types.BuiltinFunctionType,
+            types.FunctionType,
+            weakref.ref,
+            property,
+        }
+    )
+    _STDLIB_COPY_ATOMIC_TYPES = frozenset()
+    _STDLIB_COPY_CONTAINERS = frozenset()
+    # Consulted for types other than the built-ins: programs may register copiers there.
+    _STDLIB_COPY_DISPATCH = _stdlib_copy._copy_dispatch  # type: ignore[attr-defined]
+
+# Types that copy returns as they are (stdlib's _copy_immutable entries before 3.14,
+# its _copy_atomic_types from 3.14 on: super and, on 3.15, frozendict joined them).
+_SHALLOW_IMMUTABLE_TYPES = frozenset(_DEEP_ATOMIC_TYPES | {tuple, frozenset, slice}) | frozenset(
+    _STDLIB_COPY_ATOMIC_TYPES
+)
 
 
 def _copy_immutable(x: Any) -> Any:
@@ -73,9 +96,8 @@ _SHALLOW_DISPATCH.update(
     {list: list.copy, dict: dict.copy, set: set.copy, bytearray: bytearray.copy}
 )
 
-# The stdlib's dispatch tables, consulted for types other than the built-ins above:
+# The stdlib's deepcopy registry, consulted for types other than the built-ins above:
 # programs may register their own copiers there, and the stdlib honours them.
-_STDLIB_COPY_DISPATCH: dict[type, Any] = _stdlib_copy._copy_dispatch  # type: ignore[attr-defined]
 _STDLIB_DEEPCOPY_DISPATCH: dict[type, Any] = _stdlib_copy._deepcopy_dispatch  # type: ignore[attr-defined]
 
 # Path notes (PEP 678) exist from 3.11 on.
@@ -97,9 +119,16 @@ def copy(x: Any) -> Any:
     copier = _SHALLOW_DISPATCH.get(cls)
     if copier is not None:
         return copier(x)
-    copier = _STDLIB_COPY_DISPATCH.get(cls)
-    if copier:
-        return copier(x)
+    if _ATOMS_BYPASS_MEMO:
+        # 3.14+: the stdlib's sets, which a program may have added a type to.
+        if cls in _STDLIB_COPY_ATOMIC_TYPES:
+            return x
+        if cls in _STDLIB_COPY_CONTAINERS:
+            return cls.copy(x)
+    else:
+        copier = _STDLIB_COPY_DISPATCH.get(cls)
+        if copier:
+            return copier(x)
     if issubclass(cls, type):
         return x
     copier = getattr(cls, "__copy__", None)
@@ -144,16 +173,19 @@ def deepcopy(x: Any, memo: dict[int, Any] | None = None, _nil: Any = _MISSING) -
     # deep here as there before RecursionError. Container loops look their items up
     # themselves (a memo hit then costs no call) and say so by passing _LOOKED_UP as
     # ``_nil``, which is otherwise, as in the stdlib, the "not in the memo" marker.
+    cls = type(x)
+    if cls in _DEEP_ATOMIC_TYPES and (memo is None or _ATOMS_BYPASS_MEMO):
+        # Before 3.14 only a fresh memo lets an atom skip the lookup: it is empty.
+        return x
     if memo is None:
-        # A fresh memo is empty, so the stdlib's lookup cannot find anything.
-        if type(x) in _DEEP_ATOMIC_TYPES:
-            return x
         memo = {}
     elif _nil is not _LOOKED_UP:
-        y = memo.get(id(x), _nil)
-        if y is not _nil:
-            return y
-    cls = type(x)
+        if type(memo) is dict or not _MEMO_LOOKUP_BY_CONTAINS:
+            y = memo.get(id(x), _nil)
+            if y is not _nil:
+                return y
+        elif id(x) in memo:
+            return memo[id(x)]
     copier = _DEEPCOPY_DISPATCH.get(cls)
     if copier is not None:
         y = copier(x, memo)
@@ -207,10 +239,11 @@ def _deepcopy_list(x: list[Any], memo: dict[int, Any]) -> list[Any]:
     y: list[Any] = []
     memo[id(x)] = y
     append = y.append
-    memo_get = memo.get
+    memo_get = memo.get if type(memo) is dict else _foreign_memo_get(memo)
+    atom_get = _NO_ATOMS_GET if _ATOMS_BYPASS_MEMO else memo_get
     for item in x:
         if type(item) in _DEEP_ATOMIC_TYPES:
-            append(memo_get(id(item), item))
+            append(atom_get(id(item), item))
             continue
         copied = memo_get(id(item), _MISSING)
         if copied is _MISSING:
@@ -226,10 +259,11 @@ def _deepcopy_list(x: list[Any], memo: dict[int, Any]) -> list[Any]:
 def _deepcopy_tuple(x: tuple[Any, ...], memo: dict[int, Any]) -> tuple[Any, ...]:
     copies: list[Any] = []
     append = copies.append
-    memo_get = memo.get
+    memo_get = memo.get if type(memo) is dict else _foreign_memo_get(memo)
+    atom_get = _NO_ATOMS_GET if _ATOMS_BYPASS_MEMO else memo_get
     for item in x:
         if type(item) in _DEEP_ATOMIC_TYPES:
-            append(memo_get(id(item), item))
+            append(atom_get(id(item), item))
             continue
         copied = memo_get(id(item), _MISSING)
         if copied is _MISSING:
@@ -260,11 +294,17 @@ def _deepcopy_tuple(x: tuple[Any, ...], memo: dict[int, Any]) -> tuple[Any, ...]
 def _deepcopy_dict(x: dict[Any, Any], memo: dict[int, Any]) -> dict[Any, Any]:
     y: dict[Any, Any] = {}
     memo[id(x)] = y
-    memo_get = memo.get
+    _copy_items_into(y, x, memo)
+    return y
+
+
+def _copy_items_into(y: dict[Any, Any], x: Any, memo: dict[int, Any]) -> None:
+    """``y[deepcopy(key)] = deepcopy(value)`` for each item of ``x``, value first."""
+    memo_get = memo.get if type(memo) is dict else _foreign_memo_get(memo)
+    atom_get = _NO_ATOMS_GET if _ATOMS_BYPASS_MEMO else memo_get
     for key, value in x.items():
-        # As in the stdlib's ``y[deepcopy(key)] = deepcopy(value)``: value first.
         if type(value) in _DEEP_ATOMIC_TYPES:
-            value_copy = memo_get(id(value), value)
+            value_copy = atom_get(id(value), value)
         else:
             value_copy = memo_get(id(value), _MISSING)
             if value_copy is _MISSING:
@@ -274,7 +314,7 @@ def _deepcopy_dict(x: dict[Any, Any], memo: dict[int, Any]) -> dict[Any, Any]:
                     _note_failure(exc, _Key(key), value)
                     raise
         if type(key) in _DEEP_ATOMIC_TYPES:
-            key_copy = memo_get(id(key), key)
+            key_copy = atom_get(id(key), key)
         else:
             key_copy = memo_get(id(key), _MISSING)
             if key_copy is _MISSING:
@@ -284,7 +324,18 @@ def _deepcopy_dict(x: dict[Any, Any], memo: dict[int, Any]) -> dict[Any, Any]:
                     _note_failure(exc, _KeyItself(key), key)
                     raise
         y[key_copy] = value_copy
-    return y
+
+
+def _deepcopy_frozendict(x: Any, memo: dict[int, Any]) -> Any:
+    """3.15's frozendict: never memoised mid-walk, and always a new one."""
+    copies: dict[Any, Any] = {}
+    _copy_items_into(copies, x, memo)
+    # A recursive structure may have copied x meanwhile; that copy wins (as for tuples).
+    try:
+        return memo[id(x)]
+    except KeyError:
+        pass
+    return _FROZENDICT(copies)  # type: ignore[misc]
 
 
 def _deepcopy_method(x: types.MethodType, memo: dict[int, Any]) -> types.MethodType:
@@ -306,18 +357,38 @@ _DEEPCOPY_DISPATCH.update(
         types.MethodType: _deepcopy_method,
     }
 )
+if _FROZENDICT is not None:
+    _DEEPCOPY_DISPATCH[_FROZENDICT] = _deepcopy_frozendict
 
 # Registry entries that are the stdlib's own copiers run as ours (same behaviour).
 _STDLIB_TO_OWN_COPIERS: dict[Any, Any] = {
     getattr(_stdlib_copy, name): own
     for name, own in (
-        ("_deepcopy_atomic", _deepcopy_atomic),
+        ("_deepcopy_atomic", _deepcopy_atomic),  # gone in 3.14
         ("_deepcopy_list", _deepcopy_list),
         ("_deepcopy_tuple", _deepcopy_tuple),
         ("_deepcopy_dict", _deepcopy_dict),
         ("_deepcopy_method", _deepcopy_method),
+        ("_deepcopy_frozendict", _deepcopy_frozendict),  # new in 3.15
     )
+    if hasattr(_stdlib_copy, name)
 }
+
+# From 3.14 an atom's copy is the atom, whatever the memo holds: this ``get`` says so.
+_NO_ATOMS_GET = {}.get
+
+
+def _foreign_memo_get(memo: Any) -> Any:
+    """``memo.get`` for a memo that is not a plain dict; ``in`` and ``[]`` on 3.15+."""
+    if not _MEMO_LOOKUP_BY_CONTAINS:
+        return memo.get
+
+    def lookup(key: int, default: Any) -> Any:
+        if key in memo:
+            return memo[key]
+        return default
+
+    return lookup
 
 
 # ---------------------------------------------------------------------------
