@@ -47,6 +47,26 @@
 #  define NO_INLINE
 #endif
 
+/* What the stdlib's copy module does differently, by version (docs/compat.md):
+   3.14 answers atomic types before the memo lookup and replaced copy()'s dispatch
+   table with two sets (_copy_atomic_types, _copy_builtin_containers); its dicts no
+   longer carry a version tag (ma_version_tag), so changes are learnt from dict
+   watchers. 3.15 adds frozendict and drops deepcopy()'s _nil parameter. */
+#if PY_VERSION_HEX >= 0x030E0000
+#  define ATOMS_BYPASS_MEMO 1
+#  define WATCH_DICTS 1
+#else
+#  define ATOMS_BYPASS_MEMO 0
+#  define WATCH_DICTS 0
+#endif
+#if PY_VERSION_HEX >= 0x030F0000
+#  define HAVE_FROZENDICT 1
+#  define DEEPCOPY_MAX_ARGS 2
+#else
+#  define HAVE_FROZENDICT 0
+#  define DEEPCOPY_MAX_ARGS 3
+#endif
+
 /* 3.12 spells the structmember constants with a Py_ prefix. */
 #ifndef Py_T_OBJECT_EX
 #  define Py_T_OBJECT_EX T_OBJECT_EX
@@ -86,11 +106,22 @@ typedef struct {
     Py_ssize_t offsets[PLAN_MAX_SLOTS];
 } TypePlan;
 
+/* What copykit knows of one of the stdlib's registries: at version `seen` it held only
+   built-in types that never get to it (then no type needs looking up in it). */
+typedef struct {
+    uint64_t seen;
+    int builtins_only;
+} RegistryView;
+
 typedef struct {
     PyObject *Error;                 /* copy.Error */
     PyObject *dispatch_table;        /* copyreg.dispatch_table */
     PyObject *copyreg_newobj;        /* copyreg.__newobj__ */
-    PyObject *stdlib_copy_dispatch;  /* copy._copy_dispatch: programs register there */
+    PyObject *stdlib_copy_dispatch;  /* copy._copy_dispatch: programs register there
+                                        (NULL from 3.14, which has the sets below) */
+    PyObject *copy_atomic_types;     /* 3.14+: copy._copy_atomic_types (a set) */
+    PyObject *copy_containers;       /* 3.14+: copy._copy_builtin_containers */
+    PyObject *deep_atomic_types;     /* 3.14+: copy._atomic_types */
     PyObject *stdlib_deep_dispatch;  /* copy._deepcopy_dispatch */
     PyObject *pycopy;                /* copykit._pycopy, the reference twin */
     PyObject *own_copiers;           /* _pycopy._STDLIB_TO_OWN_COPIERS */
@@ -104,9 +135,13 @@ typedef struct {
     PyObject *s_dict, *s_update, *s_append, *s_items, *s_new, *s_slotnames;
     PyObject *s_getnewargs, *s_getnewargs_ex, *s_self;
     getter dict_getter;              /* the getter of a plain class's __dict__ */
-    uint64_t deep_registry_version;  /* copy._deepcopy_dispatch version while it only
-                                        holds built-in types (0: not known to) */
-    uint64_t copy_registry_version;  /* the same for copy._copy_dispatch */
+    RegistryView deep_registry;      /* copy._deepcopy_dispatch */
+    RegistryView copy_registry;      /* copy._copy_dispatch (before 3.14) */
+    Py_ssize_t deep_atomic_size;     /* 3.14+: the size of copy._atomic_types, and of */
+    Py_ssize_t copy_sets_size;       /* copy()'s two sets added up, while they held only
+                                        built-in types (see take_copy_registries) */
+    int registry_watcher;            /* 3.14+: dict watcher ids, or -1 */
+    int clone_watcher;
     PyObject *object_reduce_ex, *object_reduce, *object_getstate; /* borrowed from object */
     TypePlan plans[PLAN_CACHE_SIZE];
 } copy_state;
@@ -117,6 +152,47 @@ get_state(PyObject *module)
     return (copy_state *)PyModule_GetState(module);
 }
 
+#if WATCH_DICTS
+/* 3.14 removed the dicts' version tag. Instead, dicts that copykit must know unchanged
+   are watched (PyDict_Watch): the registries for good, and a dict for as long as its
+   copy is a clone of it (frame_begin). Any change to one of them moves its watcher's
+   counter, which serves as the "version" of every dict that watcher watches: a change
+   to any of them looks like a change to all, which costs a look-up, never exactness.
+   Process-wide (a watcher callback is given no module), hence atomic. */
+static uint64_t registry_epoch = 1, clone_epoch = 1;
+
+static int
+registry_changed(PyDict_WatchEvent event, PyObject *dict, PyObject *key, PyObject *value)
+{
+    (void)event, (void)dict, (void)key, (void)value;
+    __atomic_fetch_add(&registry_epoch, 1, __ATOMIC_RELAXED);
+    return 0;
+}
+
+static int
+clone_source_changed(PyDict_WatchEvent event, PyObject *dict, PyObject *key, PyObject *value)
+{
+    (void)event, (void)dict, (void)key, (void)value;
+    __atomic_fetch_add(&clone_epoch, 1, __ATOMIC_RELAXED);
+    return 0;
+}
+
+/* The version of a registry (0: cannot know, when no watcher could be had). */
+static inline uint64_t
+registry_version(copy_state *st, PyObject *registry)
+{
+    (void)registry;
+    return st->registry_watcher >= 0 ? __atomic_load_n(&registry_epoch, __ATOMIC_RELAXED) : 0;
+}
+
+/* The version of a dict being cloned, watched since frame_begin. */
+static inline uint64_t
+clone_source_version(PyObject *dict)
+{
+    (void)dict;
+    return __atomic_load_n(&clone_epoch, __ATOMIC_RELAXED);
+}
+#else
 /* A dict's version tag: it changes on every modification. Deprecated for Python code
    since 3.12 but still maintained by the interpreter through 3.13. */
 static inline uint64_t
@@ -129,13 +205,25 @@ _Py_COMP_DIAG_IGNORE_DEPR_DECLS
 _Py_COMP_DIAG_POP
     return version;
 }
+#  define registry_version(st, registry) ((void)(st), dict_version(registry))
+#  define clone_source_version(dict) dict_version(dict)
+#endif
+
+static int registry_builtins_only(PyObject *registry, int deep);
 
 /* registry.get(tp) (borrowed, NULL if absent or on error), skipped while the registry
-   is unchanged since it was seen holding only built-in types that never get here. */
+   holds only built-in types that never get here. Whether it does is learnt again
+   after each change (a scan of its keys, which runs no code). */
 static inline PyObject *
-registry_lookup(PyObject *registry, uint64_t pristine, PyTypeObject *tp)
+registry_lookup(copy_state *st, PyObject *registry, RegistryView *view, int deep,
+                PyTypeObject *tp)
 {
-    if (pristine != 0 && dict_version(registry) == pristine) {
+    uint64_t version = registry_version(st, registry);
+    if (version != view->seen || version == 0) {
+        view->builtins_only = version != 0 && registry_builtins_only(registry, deep);
+        view->seen = version;
+    }
+    if (view->builtins_only) {
         return NULL;
     }
     return PyDict_GetItemWithError(registry, (PyObject *)tp);
@@ -350,7 +438,34 @@ static inline int
 is_shallow_immutable(PyTypeObject *tp)
 {
     return is_deep_atomic(tp) || tp == &PyTuple_Type || tp == &PyFrozenSet_Type
-           || tp == &PySlice_Type;
+           || tp == &PySlice_Type
+#if ATOMS_BYPASS_MEMO
+           || tp == &PySuper_Type  /* added to copy's atomic types in 3.14 */
+#endif
+#if HAVE_FROZENDICT
+           || tp == &PyFrozenDict_Type
+#endif
+        ;
+}
+
+/* May an atom of type tp be answered without asking the memo? From 3.14 always;
+   before, when the memo is private (it never holds an atom). */
+#define ATOM_SKIPS_MEMO(c) (ATOMS_BYPASS_MEMO || (c)->table != NULL)
+
+/* 3.14+: has a program added tp (not a built-in atom) to copy._atomic_types? 1, 0, or
+   -1 with exception set. Looked up only once the set has grown. */
+static inline int
+atomic_type_added(copy_state *st, PyTypeObject *tp)
+{
+#if ATOMS_BYPASS_MEMO
+    if (PySet_GET_SIZE(st->deep_atomic_types) == st->deep_atomic_size) {
+        return 0;
+    }
+    return PySet_Contains(st->deep_atomic_types, (PyObject *)tp);
+#else
+    (void)st, (void)tp;
+    return 0;
+#endif
 }
 
 /* getattr(obj, name, None): 1 with *result a new reference when present and not
@@ -1587,7 +1702,7 @@ plan_slotnames_unchanged(const TypePlan *plan)
 static inline PyObject *
 plan_reductor(copy_state *st, TypePlan *plan)
 {
-    uint64_t version = dict_version(st->dispatch_table);
+    uint64_t version = registry_version(st, st->dispatch_table);
     PyObject *reductor;
     if (plan->table_version == version && version != 0) {
         return NULL;
@@ -1994,11 +2109,43 @@ dict_replace_at(PyObject *d, Py_ssize_t i, PyObject *key, PyObject *value)
     return rc;
 }
 
+/* 3.14+: watch x while a frame's copy is a clone of it (clone_source_version); 0, or
+   -1 with exception set. Before 3.14 the version tag needs nothing. */
+static inline int
+clone_watch(DeepCtx *c, PyObject *x)
+{
+#if WATCH_DICTS
+    return PyDict_Watch(c->st->clone_watcher, x);
+#else
+    (void)c, (void)x;
+    return 0;
+#endif
+}
+
+/* Stop watching x (clone_watch); never fails for a dict it watched. */
+static inline void
+clone_unwatch(DeepCtx *c, PyObject *x)
+{
+#if WATCH_DICTS
+    if (PyDict_Unwatch(c->st->clone_watcher, x) < 0) {
+        PyErr_Clear();
+    }
+#else
+    (void)c, (void)x;
+#endif
+}
+
 /* dict_clone's clone y of x, left in c->clone for x's frame: the item at PyDict_Next
    position pos is the first not checked, after `checked` checked ones. */
 static inline void
 dict_clone_pending(DeepCtx *c, PyObject *x, PyObject *y, Py_ssize_t pos, Py_ssize_t checked)
 {
+#if WATCH_DICTS
+    if (c->st->clone_watcher < 0) {
+        Py_DECREF(y);  /* x could change unseen: walked item by item instead */
+        return;
+    }
+#endif
     c->clone_of = x;
     c->clone = y;
     c->clone_pos = pos;
@@ -2142,6 +2289,7 @@ frame_release(DeepCtx *c, Frame *f)
     if (f->cloned) {
         f->cloned = 0;
         c->cloned--;
+        clone_unwatch(c, f->x);
     }
     Py_CLEAR(f->x);
     Py_CLEAR(f->y);
@@ -2162,7 +2310,7 @@ set_walkable(copy_state *st, PyTypeObject *tp)
     if (tp != &PySet_Type && tp != &PyFrozenSet_Type) {
         return 0;
     }
-    if (registry_lookup(st->stdlib_deep_dispatch, st->deep_registry_version, tp) != NULL) {
+    if (registry_lookup(st, st->stdlib_deep_dispatch, &st->deep_registry, 1, tp) != NULL) {
         return 0;
     }
     if (PyErr_Occurred()) {
@@ -2210,8 +2358,11 @@ frame_begin(DeepCtx *c, Frame *f, PyObject *x, PyObject *items)
             f->y = clone;
             f->i = c->clone_pos;
             f->remaining -= c->clone_checked;
+            if (clone_watch(c, x) < 0) {
+                return -1;  /* the frame owns the clone: released with it */
+            }
             f->cloned = 1;
-            f->version = dict_version(x);
+            f->version = clone_source_version(x);
             c->cloned++;
         }
         else {
@@ -2249,6 +2400,7 @@ frame_declone(DeepCtx *c, Frame *f, Py_ssize_t copied)
     int rc = 0;
     f->cloned = 0;
     c->cloned--;
+    clone_unwatch(c, f->x);
     if (copied > 0) {
         saved = PyMem_Malloc((size_t)copied * 2 * sizeof(PyObject *));
         if (saved == NULL) {
@@ -2301,7 +2453,7 @@ frames_declone(DeepCtx *c)
 
 /* Is this part an atom that a private memo lets go straight into the copy? */
 #define INLINE_ATOM(c, tp) \
-    ((c)->table != NULL && (tp) != &PyList_Type && (tp) != &PyDict_Type \
+    (ATOM_SKIPS_MEMO(c) && (tp) != &PyList_Type && (tp) != &PyDict_Type \
      && (tp) != &PyTuple_Type && is_deep_atomic(tp))
 
 /* In a list walk, the item at f->i has copy as its copy (an atom, or a memo hit):
@@ -2379,7 +2531,7 @@ frame_next(DeepCtx *c, Frame *f, PyObject **part)
         *part = f->key;
         return 1;
     }
-    if (f->cloned && dict_version(f->x) != f->version
+    if (f->cloned && clone_source_version(f->x) != f->version
         && frame_declone(c, f, frame_items_copied(f)) < 0) {
         return -1;  /* x changed since cloned: the clone's rest is stale */
     }
@@ -2654,11 +2806,11 @@ copy_part(DeepCtx *c, Frame *f, PyObject *part, int *push, PyObject **items)
     int fresh = 0, r;
     *push = 0;
     *items = NULL;
+    if (ATOM_SKIPS_MEMO(c) && tp != &PyDict_Type && tp != &PyList_Type
+        && tp != &PyTuple_Type && is_deep_atomic(tp)) {
+        return Py_NewRef(part);
+    }
     if (c->table != NULL) {
-        if (tp != &PyDict_Type && tp != &PyList_Type && tp != &PyTuple_Type
-            && is_deep_atomic(tp)) {
-            return Py_NewRef(part);
-        }
         /* only the references this walk knows of hold it: it cannot be in a private
            memo (whatever is memoised is also held by the memo or a frame) */
         fresh = Py_REFCNT(part) == part_known_references(f, part);
@@ -2983,8 +3135,11 @@ deepcopy_other(DeepCtx *c, PyObject *x)
     PyTypeObject *tp = Py_TYPE(x);
     PyObject *copier, *rv, *y;
     TypePlan *plan;
-    int known = 0;
-    copier = registry_lookup(st->stdlib_deep_dispatch, st->deep_registry_version, tp);
+    int known = 0, added = atomic_type_added(st, tp);
+    if (added != 0) {
+        return added > 0 ? Py_NewRef(x) : NULL;
+    }
+    copier = registry_lookup(st, st->stdlib_deep_dispatch, &st->deep_registry, 1, tp);
     if (copier != NULL) {
         return deepcopy_registered(c, x, copier);
     }
@@ -3259,8 +3414,13 @@ deepcopy_object(DeepCtx *c, PyObject *x)
     PyTypeObject *tp = Py_TYPE(x);
     PyObject *y;
     int r;
-    if (c->table != NULL && tp != &PyDict_Type && tp != &PyList_Type && is_deep_atomic(tp)) {
+    if (ATOM_SKIPS_MEMO(c) && tp != &PyDict_Type && tp != &PyList_Type
+        && is_deep_atomic(tp)) {
         return Py_NewRef(x);
+    }
+    r = atomic_type_added(c->st, tp);
+    if (r != 0) {
+        return r > 0 ? Py_NewRef(x) : NULL;
     }
     r = memo_find(c, x, &y);
     if (r != 0) {
@@ -3357,8 +3517,13 @@ memo_lookup_nil(DeepCtx *c, PyObject *x, PyObject *nil, PyObject **found)
     return r;
 }
 
+#if DEEPCOPY_MAX_ARGS > 2
+#  define DEEPCOPY_SIGNATURE "deepcopy($module, /, x, memo=None, _nil=[])\n--\n\n"
+#else
+#  define DEEPCOPY_SIGNATURE "deepcopy($module, /, x, memo=None)\n--\n\n"
+#endif
 PyDoc_STRVAR(deepcopy_doc,
-"deepcopy($module, /, x, memo=None, _nil=[])\n--\n\n"
+DEEPCOPY_SIGNATURE
 "Return a deep copy of x, exactly as copy.deepcopy does.\n\n"
 "memo is the dictionary of objects already copied (id(original) -> copy, plus the\n"
 "keep-alive list at memo[id(memo)]). Raises copy.Error for objects that cannot be\n"
@@ -3370,21 +3535,33 @@ copykit_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
 {
     copy_state *st = get_state(module);
     PyObject *x, *memo, *nil = NULL, *y;
-    PyObject *parsed[3];
+    PyObject *parsed[DEEPCOPY_MAX_ARGS];
     MemoTable table;
     DeepCtx c = {st, NULL, NULL, NULL, 0, NULL, 0, NULL, NULL, 0, 0};
     if (nargs == 1 && kwnames == NULL) {
         x = args[0];
         memo = Py_None;
     }
-    else if (parse_args("deepcopy", args, nargs, kwnames, 3, parsed) < 0) {
+    else if (parse_args("deepcopy", args, nargs, kwnames, DEEPCOPY_MAX_ARGS, parsed) < 0) {
         return NULL;
     }
     else {
         x = parsed[0];
         memo = parsed[1] != NULL ? parsed[1] : Py_None;
-        nil = parsed[2];
+        nil = DEEPCOPY_MAX_ARGS > 2 ? parsed[DEEPCOPY_MAX_ARGS - 1] : NULL;
     }
+#if ATOMS_BYPASS_MEMO
+    /* 3.14+: atomic types before the memo, whatever the memo is */
+    if (is_deep_atomic(Py_TYPE(x))) {
+        return Py_NewRef(x);
+    }
+    {
+        int added = atomic_type_added(st, Py_TYPE(x));
+        if (added != 0) {
+            return added > 0 ? Py_NewRef(x) : NULL;
+        }
+    }
+#endif
     if (memo == Py_None) {
         if (is_deep_atomic(Py_TYPE(x))) {
             return Py_NewRef(x);
@@ -3398,7 +3575,7 @@ copykit_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         }
     }
     else {
-        return deepcopy_in_python(st, x, memo, nil);
+        return deepcopy_in_python(st, x, memo, nil);  /* nil NULL: not passed on */
     }
     if (nil != NULL && c.table == NULL) {
         /* the stdlib's _nil: a memo value that is this object counts as absent */
@@ -3430,6 +3607,34 @@ PyDoc_STRVAR(copy_doc,
 "Raises copy.Error for objects that offer no way to be copied, and whatever the\n"
 "object's own __copy__ or __reduce_ex__ raises.");
 
+#if ATOMS_BYPASS_MEMO
+/* 3.14+: copy(x) of a type that a program added to copy._copy_atomic_types (x itself)
+   or _copy_builtin_containers (cls.copy(x)). 1 with *y the copy (NULL with exception
+   set on error), or 0: neither. Looked up only once the sets have grown. */
+static int
+copy_by_added_type(copy_state *st, PyObject *x, PyObject **y)
+{
+    PyObject *tp = (PyObject *)Py_TYPE(x);
+    int r;
+    *y = NULL;
+    if (PySet_GET_SIZE(st->copy_atomic_types) + PySet_GET_SIZE(st->copy_containers)
+        == st->copy_sets_size) {
+        return 0;
+    }
+    r = PySet_Contains(st->copy_atomic_types, tp);
+    if (r != 0) {
+        *y = r > 0 ? Py_NewRef(x) : NULL;
+        return 1;
+    }
+    r = PySet_Contains(st->copy_containers, tp);
+    if (r != 0) {
+        *y = r > 0 ? PyObject_CallMethod(tp, "copy", "O", x) : NULL;
+        return 1;
+    }
+    return 0;
+}
+#endif
+
 /* copy(x) past the built-in types: registrations, classes, __copy__, reduce. */
 static PyObject *
 copy_other(copy_state *st, PyObject *x)
@@ -3438,7 +3643,14 @@ copy_other(copy_state *st, PyObject *x)
     PyObject *copier, *rv, *y;
     TypePlan *plan;
     int truth, known = 0;
-    copier = registry_lookup(st->stdlib_copy_dispatch, st->copy_registry_version, tp);
+#if ATOMS_BYPASS_MEMO
+    if (copy_by_added_type(st, x, &y)) {
+        return y;
+    }
+    copier = NULL;
+#else
+    copier = registry_lookup(st, st->stdlib_copy_dispatch, &st->copy_registry, 0, tp);
+#endif
     if (copier != NULL) {
         Py_INCREF(copier);
         truth = PyObject_IsTrue(copier);
@@ -3550,10 +3762,10 @@ take_attr(PyObject **field, PyObject *module, const char *name)
     return *field == NULL ? -1 : 0;
 }
 
-/* The version of a copy module registry if it only holds types that copy (deep) or
-   deepcopy handle before consulting it, else 0 (always look it up). */
-static uint64_t
-registry_snapshot(PyObject *registry, int deep)
+/* Does a copy module registry hold only types that deepcopy (deep) or copy handle
+   before consulting it? 1 or 0 (then it is looked up). */
+static int
+registry_builtins_only(PyObject *registry, int deep)
 {
     Py_ssize_t pos = 0;
     PyObject *key, *value;
@@ -3569,7 +3781,61 @@ registry_snapshot(PyObject *registry, int deep)
             return 0;
         }
     }
-    return dict_version(registry);
+    return 1;
+}
+
+/* copy()'s registries: the dict copy._copy_dispatch before 3.14; from 3.14 the sets
+   copy._copy_atomic_types and _copy_builtin_containers, and deepcopy's
+   copy._atomic_types, with their sizes while they hold only built-in types (what
+   is_shallow_immutable and is_deep_atomic answer; a type added later is found in
+   them). 0 or -1 with exception set. */
+static int
+take_copy_registries(copy_state *st, PyObject *copy_module)
+{
+#if ATOMS_BYPASS_MEMO
+    if (take_attr(&st->copy_atomic_types, copy_module, "_copy_atomic_types") < 0
+        || take_attr(&st->copy_containers, copy_module, "_copy_builtin_containers") < 0
+        || take_attr(&st->deep_atomic_types, copy_module, "_atomic_types") < 0) {
+        return -1;
+    }
+    if (!PyAnySet_Check(st->copy_atomic_types) || !PyAnySet_Check(st->copy_containers)
+        || !PyAnySet_Check(st->deep_atomic_types)) {
+        PyErr_SetString(PyExc_ImportError, "copykit._ccopy: unexpected copy module layout");
+        return -1;
+    }
+    st->copy_sets_size = PySet_GET_SIZE(st->copy_atomic_types)
+                         + PySet_GET_SIZE(st->copy_containers);
+    st->deep_atomic_size = PySet_GET_SIZE(st->deep_atomic_types);
+    return 0;
+#else
+    return take_attr(&st->stdlib_copy_dispatch, copy_module, "_copy_dispatch");
+#endif
+}
+
+/* 3.14+: watch the registries for changes (registry_version), and have a watcher
+   ready for dicts being cloned. Without a free watcher id (8 per interpreter), the
+   registries are looked up every time and no dict copy is begun as a clone. 0, or
+   -1 with exception set. */
+static int
+watch_registries(copy_state *st)
+{
+    st->registry_watcher = st->clone_watcher = -1;
+#if WATCH_DICTS
+    st->registry_watcher = PyDict_AddWatcher(registry_changed);
+    if (st->registry_watcher < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (PyDict_Watch(st->registry_watcher, st->stdlib_deep_dispatch) < 0
+        || PyDict_Watch(st->registry_watcher, st->dispatch_table) < 0) {
+        return -1;
+    }
+    st->clone_watcher = PyDict_AddWatcher(clone_source_changed);
+    if (st->clone_watcher < 0) {
+        PyErr_Clear();
+    }
+#endif
+    return 0;
 }
 
 /* The getter behind `__dict__` on an ordinary class, read from a throwaway class. */
@@ -3630,7 +3896,7 @@ copykit_exec(PyObject *module)
     st->pycopy = PyImport_ImportModule("copykit._pycopy");
     if (copy_module == NULL || copyreg == NULL || st->pycopy == NULL
         || take_attr(&st->Error, copy_module, "Error") < 0
-        || take_attr(&st->stdlib_copy_dispatch, copy_module, "_copy_dispatch") < 0
+        || take_copy_registries(st, copy_module) < 0
         || take_attr(&st->stdlib_deep_dispatch, copy_module, "_deepcopy_dispatch") < 0
         || take_attr(&st->dispatch_table, copyreg, "dispatch_table") < 0
         || take_attr(&st->copyreg_newobj, copyreg, "__newobj__") < 0
@@ -3639,13 +3905,16 @@ copykit_exec(PyObject *module)
         goto done;
     }
     if (!PyDict_CheckExact(st->dispatch_table) || !PyDict_CheckExact(st->own_copiers)
-        || !PyDict_CheckExact(st->stdlib_copy_dispatch)
+        || (st->stdlib_copy_dispatch != NULL && !PyDict_CheckExact(st->stdlib_copy_dispatch))
         || !PyDict_CheckExact(st->stdlib_deep_dispatch)) {
         PyErr_SetString(PyExc_ImportError, "copykit._ccopy: unexpected copy module layout");
         goto done;
     }
-    st->deep_registry_version = registry_snapshot(st->stdlib_deep_dispatch, 1);
-    st->copy_registry_version = registry_snapshot(st->stdlib_copy_dispatch, 0);
+    if (watch_registries(st) < 0) {
+        goto done;
+    }
+    st->deep_registry.seen = 0;  /* learnt at the first look-up */
+    st->copy_registry.seen = 0;
     st->object_reduce_ex = _PyType_Lookup(&PyBaseObject_Type, st->s_reduce_ex);
     st->object_reduce = _PyType_Lookup(&PyBaseObject_Type, st->s_reduce);
     st->object_getstate = _PyType_Lookup(&PyBaseObject_Type, st->s_getstate);
@@ -3674,6 +3943,7 @@ done:
 
 #define STATE_REFS(st, X)                                                            \
     X(st->Error) X(st->dispatch_table) X(st->copyreg_newobj) X(st->stdlib_copy_dispatch) \
+    X(st->copy_atomic_types) X(st->copy_containers) X(st->deep_atomic_types)           \
     X(st->stdlib_deep_dispatch) X(st->pycopy) X(st->own_copiers) X(st->own_atomic)    \
     X(st->helpers) X(st->enum_deepcopy) X(st->empty_tuple) X(st->four)                \
     X(st->s_deepcopy) X(st->s_copy) X(st->s_reduce_ex) X(st->s_reduce)                \
@@ -3705,6 +3975,18 @@ copykit_clear(PyObject *module)
 static void
 copykit_free(void *module)
 {
+#if WATCH_DICTS
+    copy_state *st = get_state((PyObject *)module);
+    PyObject *exc = PyErr_GetRaisedException();  /* freeing may happen mid-error */
+    if (st->registry_watcher >= 0 && PyDict_ClearWatcher(st->registry_watcher) < 0) {
+        PyErr_WriteUnraisable((PyObject *)module);
+    }
+    if (st->clone_watcher >= 0 && PyDict_ClearWatcher(st->clone_watcher) < 0) {
+        PyErr_WriteUnraisable((PyObject *)module);
+    }
+    st->registry_watcher = st->clone_watcher = -1;
+    PyErr_SetRaisedException(exc);
+#endif
     copykit_clear((PyObject *)module);
 }
 
