@@ -18,6 +18,7 @@ import re
 import sys
 import time
 import tracemalloc
+import types
 from pathlib import Path
 from types import ModuleType
 from typing import Any, cast
@@ -245,15 +246,16 @@ def test_registry_swapping_one_entry_for_another_is_seen(ccopy: ModuleType) -> N
     node_class = fresh_class()
     ccopy.deepcopy([node_class(1) for _ in range(3)])
     registry = copy._deepcopy_dispatch  # type: ignore[attr-defined]
-    removed = registry.pop(property)
+    removed = registry.pop(types.MethodType)  # in the registry on every version
     registry[node_class] = lambda obj, memo: "registered"
     try:
         assert ccopy.deepcopy(node_class(1)) == "registered"
     finally:
         del registry[node_class]
-        registry[property] = removed
+        registry[types.MethodType] = removed
 
 
+@pytest.mark.skipif(not hasattr(copy, "_copy_dispatch"), reason="3.14+: no copy registry")
 def test_shallow_copier_registered_after_copies_is_used(ccopy: ModuleType) -> None:
     node_class = fresh_class()
     for _ in range(3):
@@ -264,6 +266,23 @@ def test_shallow_copier_registered_after_copies_is_used(ccopy: ModuleType) -> No
         assert ccopy.copy(node_class(1)) == "registered"
     finally:
         del registry[node_class]
+
+
+@pytest.mark.skipif(
+    not isinstance(getattr(copy, "_copy_atomic_types", None), set),
+    reason="3.14 only: before, copy() has a registry dict; 3.15 freezes the set",
+)
+def test_type_added_to_copy_atomic_types_after_copies_is_used(ccopy: ModuleType) -> None:
+    node_class = fresh_class()
+    for _ in range(3):
+        ccopy.copy(node_class(1))
+    atomic_types = copy._copy_atomic_types  # type: ignore[attr-defined]
+    atomic_types.add(node_class)
+    original = node_class(1)
+    try:
+        assert ccopy.copy(original) is original
+    finally:
+        atomic_types.remove(node_class)
 
 
 class CollidingKey:

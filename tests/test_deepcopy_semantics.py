@@ -510,6 +510,10 @@ class PrivatelyRegistered:
     def __init__(self) -> None:
         self.items = [1]
 
+    def copy(self) -> str:  # what 3.14+ calls for a type in copy._copy_builtin_containers
+        recorder.record("_copy_builtin_containers entry", None)
+        return "from the registry"
+
 
 def private_deep_copier(obj: PrivatelyRegistered, memo: dict[int, Any]) -> str:
     recorder.record("_deepcopy_dispatch entry", len(memo))
@@ -521,23 +525,68 @@ def private_shallow_copier(obj: PrivatelyRegistered) -> str:
     return "from the registry"
 
 
+# Where copy() lets a program register a type: a dict of copiers before 3.14, a mutable
+# set of types that have a copy() method on 3.14, nowhere on 3.15 (frozensets).
+SHALLOW_REGISTRY: Any = getattr(copy, "_copy_dispatch", None)
+if SHALLOW_REGISTRY is None and isinstance(getattr(copy, "_copy_builtin_containers", None), set):
+    SHALLOW_REGISTRY = copy._copy_builtin_containers  # type: ignore[attr-defined]
+REGISTERING_OPERATIONS = ["copy", "deepcopy"] if SHALLOW_REGISTRY is not None else ["deepcopy"]
+
+
 @pytest.fixture
 def private_registration() -> Iterator[None]:
     copy._deepcopy_dispatch[PrivatelyRegistered] = private_deep_copier  # type: ignore[attr-defined]
-    copy._copy_dispatch[PrivatelyRegistered] = private_shallow_copier  # type: ignore[attr-defined]
+    if isinstance(SHALLOW_REGISTRY, dict):
+        SHALLOW_REGISTRY[PrivatelyRegistered] = private_shallow_copier
+    elif SHALLOW_REGISTRY is not None:
+        SHALLOW_REGISTRY.add(PrivatelyRegistered)
     yield
     del copy._deepcopy_dispatch[PrivatelyRegistered]  # type: ignore[attr-defined]
-    del copy._copy_dispatch[PrivatelyRegistered]  # type: ignore[attr-defined]
+    if isinstance(SHALLOW_REGISTRY, set):
+        SHALLOW_REGISTRY.remove(PrivatelyRegistered)
+    elif SHALLOW_REGISTRY is not None:
+        del SHALLOW_REGISTRY[PrivatelyRegistered]
 
 
 @pytest.mark.usefixtures("private_registration")
-@pytest.mark.parametrize("operation", ["copy", "deepcopy"])
+@pytest.mark.parametrize("operation", REGISTERING_OPERATIONS)
 def test_type_registered_in_stdlib_dispatch_is_used(impl: ModuleType, operation: str) -> None:
     original = [PrivatelyRegistered()]
     expected, _ = run_both(
         impl, lambda module: getattr(module, operation)(original[0]), original[0], recorder
     )
     assert expected.result == "from the registry"
+
+
+ATOMIC_SETS = {
+    name: getattr(copy, name)
+    for name in ("_atomic_types", "_copy_atomic_types")
+    if isinstance(getattr(copy, name, None), set)  # 3.14 only: 3.15 freezes them
+}
+
+
+@pytest.mark.parametrize("set_name", sorted(ATOMIC_SETS))
+@pytest.mark.parametrize("memo_holds_it", [False, True])
+def test_type_added_to_an_atomic_set_is_returned_as_is(
+    impl: ModuleType, set_name: str, memo_holds_it: bool
+) -> None:
+    """3.14: a type a program adds to copy's atomic sets is its own copy, memo or not."""
+    original = PrivatelyRegistered()
+    operation = "deepcopy" if set_name == "_atomic_types" else "copy"
+
+    def run(module: Any) -> object:
+        if operation == "copy":
+            return [module.copy(original), module.copy([original])]
+        memo = {id(original): "from the memo"} if memo_holds_it else {}
+        copies = [module.deepcopy(original, memo), module.deepcopy([original], memo)]
+        return [*copies, memo.get(id(original), "not memoised")]
+
+    ATOMIC_SETS[set_name].add(PrivatelyRegistered)
+    try:
+        expected, _ = run_both(impl, run, original)
+    finally:
+        ATOMIC_SETS[set_name].remove(PrivatelyRegistered)
+    assert expected.result[0] is original  # type: ignore[index]
 
 
 def test_memo_inside_the_copied_structure(impl: ModuleType) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from types import ModuleType
 from typing import Any, SupportsIndex
 
@@ -66,11 +67,13 @@ def test_memo_reused_across_calls_shares_copies(impl: ModuleType) -> None:
     ids=["int", "str", "None", "tuple of atoms", "list", "instance"],
 )
 def test_preseeded_entry_is_returned(impl: ModuleType, factory: Factory) -> None:
+    """Before 3.14 for anything; from 3.14 atoms are answered before the memo is read."""
     original = factory()
     replacement = ["replacement"]
     seeded = {id(original): replacement}
     expected, _ = run_both(impl, deepcopy_with_memo(original, seeded), original)
-    assert expected.result[0] is replacement
+    atom_first = sys.version_info >= (3, 14) and type(original) in (int, str, type(None))
+    assert expected.result[0] is (original if atom_first else replacement)
 
 
 def test_preseeded_inner_entry_replaces_that_position(impl: ModuleType) -> None:

@@ -211,9 +211,20 @@ _Py_COMP_DIAG_POP
 
 static int registry_builtins_only(PyObject *registry, int deep);
 
+/* Does looking tp up by hash run code, or find another type's entry? (A metaclass
+   with its own __hash__ or __eq__; a class posing as int finds int's.) */
+static inline int
+type_hashes_in_python(PyTypeObject *tp)
+{
+    return Py_TYPE(tp)->tp_hash != PyType_Type.tp_hash
+           || Py_TYPE(tp)->tp_richcompare != PyType_Type.tp_richcompare;
+}
+
 /* registry.get(tp) (borrowed, NULL if absent or on error), skipped while the registry
-   holds only built-in types that never get here. Whether it does is learnt again
-   after each change (a scan of its keys, which runs no code). */
+   holds only built-in types that never get here and tp's metaclass hashes and
+   compares as type does (a class posing as int would find int's entry). Whether the
+   registry holds only those is learnt again after each change (a scan of its keys,
+   which runs no code). */
 static inline PyObject *
 registry_lookup(copy_state *st, PyObject *registry, RegistryView *view, int deep,
                 PyTypeObject *tp)
@@ -223,7 +234,7 @@ registry_lookup(copy_state *st, PyObject *registry, RegistryView *view, int deep
         view->builtins_only = version != 0 && registry_builtins_only(registry, deep);
         view->seen = version;
     }
-    if (view->builtins_only) {
+    if (view->builtins_only && !type_hashes_in_python(tp)) {
         return NULL;
     }
     return PyDict_GetItemWithError(registry, (PyObject *)tp);
@@ -452,13 +463,15 @@ is_shallow_immutable(PyTypeObject *tp)
    before, when the memo is private (it never holds an atom). */
 #define ATOM_SKIPS_MEMO(c) (ATOMS_BYPASS_MEMO || (c)->table != NULL)
 
-/* 3.14+: has a program added tp (not a built-in atom) to copy._atomic_types? 1, 0, or
-   -1 with exception set. Looked up only once the set has grown. */
+/* 3.14+: is tp (not a built-in atom) in copy._atomic_types, where a program added it
+   or where its metaclass's __eq__ finds it? 1, 0, or -1 with exception set (the
+   stdlib's, when hashing it fails). Looked up only when either may be. */
 static inline int
 atomic_type_added(copy_state *st, PyTypeObject *tp)
 {
 #if ATOMS_BYPASS_MEMO
-    if (PySet_GET_SIZE(st->deep_atomic_types) == st->deep_atomic_size) {
+    if (PySet_GET_SIZE(st->deep_atomic_types) == st->deep_atomic_size
+        && !type_hashes_in_python(tp)) {
         return 0;
     }
     return PySet_Contains(st->deep_atomic_types, (PyObject *)tp);
@@ -3608,9 +3621,11 @@ PyDoc_STRVAR(copy_doc,
 "object's own __copy__ or __reduce_ex__ raises.");
 
 #if ATOMS_BYPASS_MEMO
-/* 3.14+: copy(x) of a type that a program added to copy._copy_atomic_types (x itself)
-   or _copy_builtin_containers (cls.copy(x)). 1 with *y the copy (NULL with exception
-   set on error), or 0: neither. Looked up only once the sets have grown. */
+/* 3.14+: copy(x) of a type found in copy._copy_atomic_types (x itself) or
+   _copy_builtin_containers (cls.copy(x)) though it is not a built-in one there: added
+   by a program, or found by its metaclass's __eq__. 1 with *y the copy (NULL with
+   exception set on error, the stdlib's when hashing fails), or 0: neither. Looked up
+   only when either may be. */
 static int
 copy_by_added_type(copy_state *st, PyObject *x, PyObject **y)
 {
@@ -3618,7 +3633,8 @@ copy_by_added_type(copy_state *st, PyObject *x, PyObject **y)
     int r;
     *y = NULL;
     if (PySet_GET_SIZE(st->copy_atomic_types) + PySet_GET_SIZE(st->copy_containers)
-        == st->copy_sets_size) {
+            == st->copy_sets_size
+        && !type_hashes_in_python(Py_TYPE(x))) {
         return 0;
     }
     r = PySet_Contains(st->copy_atomic_types, tp);

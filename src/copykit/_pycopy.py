@@ -78,19 +78,16 @@ else:
     # Consulted for types other than the built-ins: programs may register copiers there.
     _STDLIB_COPY_DISPATCH = _stdlib_copy._copy_dispatch  # type: ignore[attr-defined]
 
-# Types that copy returns as they are (stdlib's _copy_immutable entries before 3.14,
-# its _copy_atomic_types from 3.14 on: super and, on 3.15, frozendict joined them).
-_SHALLOW_IMMUTABLE_TYPES = frozenset(_DEEP_ATOMIC_TYPES | {tuple, frozenset, slice}) | frozenset(
-    _STDLIB_COPY_ATOMIC_TYPES
-)
+# Before 3.14: types that copy returns as they are (stdlib's _copy_immutable entries).
+_SHALLOW_IMMUTABLE_TYPES = frozenset(_DEEP_ATOMIC_TYPES | {tuple, frozenset, slice})
 
 
 def _copy_immutable(x: Any) -> Any:
     return x
 
 
-# Built-in types' shallow copiers: the object itself, or the type's own ``copy``.
-# The same shape as the stdlib's table, so copying a built-in costs what it costs there.
+# Before 3.14: built-in types' shallow copiers, the object itself or the type's own
+# ``copy``; the same shape as the stdlib's table, so a built-in costs what it costs there.
 _SHALLOW_DISPATCH: dict[type, Any] = dict.fromkeys(_SHALLOW_IMMUTABLE_TYPES, _copy_immutable)
 _SHALLOW_DISPATCH.update(
     {list: list.copy, dict: dict.copy, set: set.copy, bytearray: bytearray.copy}
@@ -116,16 +113,16 @@ def copy(x: Any) -> Any:
     object's own ``__copy__`` or ``__reduce_ex__`` raises.
     """
     cls = type(x)
-    copier = _SHALLOW_DISPATCH.get(cls)
-    if copier is not None:
-        return copier(x)
     if _ATOMS_BYPASS_MEMO:
-        # 3.14+: the stdlib's sets, which a program may have added a type to.
+        # 3.14+: the stdlib's two sets, asked as it asks them (a program may add to them).
         if cls in _STDLIB_COPY_ATOMIC_TYPES:
             return x
         if cls in _STDLIB_COPY_CONTAINERS:
             return cls.copy(x)
     else:
+        copier = _SHALLOW_DISPATCH.get(cls)
+        if copier is not None:
+            return copier(x)
         copier = _STDLIB_COPY_DISPATCH.get(cls)
         if copier:
             return copier(x)
@@ -171,8 +168,8 @@ def deepcopy(x: Any, memo: dict[int, Any] | None = None, _nil: Any = _MISSING) -
     # This is the one recursive entry point, and every path through it uses no more
     # Python frames per level of nesting than the stdlib does, so structures nest as
     # deep here as there before RecursionError. Container loops look their items up
-    # themselves (a memo hit then costs no call) and say so by passing _LOOKED_UP as
-    # ``_nil``, which is otherwise, as in the stdlib, the "not in the memo" marker.
+    # themselves (a memo hit then costs no call) and say so with ``_nil=_LOOKED_UP``;
+    # ``_nil`` is otherwise, as in the stdlib before 3.15, the "not in the memo" marker.
     cls = type(x)
     if cls in _DEEP_ATOMIC_TYPES and (memo is None or _ATOMS_BYPASS_MEMO):
         # Before 3.14 only a fresh memo lets an atom skip the lookup: it is empty.
@@ -224,6 +221,14 @@ def deepcopy(x: Any, memo: dict[int, Any] | None = None, _nil: Any = _MISSING) -
     return y
 
 
+if _MEMO_LOOKUP_BY_CONTAINS:
+    # 3.15 dropped deepcopy's third parameter: ours stays, keyword-only, so that a third
+    # positional argument is refused with the stdlib's TypeError.
+    deepcopy.__code__ = deepcopy.__code__.replace(co_argcount=2, co_kwonlyargcount=1)
+    deepcopy.__defaults__ = (None,)
+    deepcopy.__kwdefaults__ = {"_nil": _MISSING}
+
+
 def _deepcopy_atomic(x: Any, memo: dict[int, Any]) -> Any:
     return x
 
@@ -248,7 +253,7 @@ def _deepcopy_list(x: list[Any], memo: dict[int, Any]) -> list[Any]:
         copied = memo_get(id(item), _MISSING)
         if copied is _MISSING:
             try:
-                copied = deepcopy(item, memo, _LOOKED_UP)
+                copied = deepcopy(item, memo, _nil=_LOOKED_UP)
             except BaseException as exc:
                 _note_failure(exc, _Index(len(y)), item)
                 raise
@@ -268,7 +273,7 @@ def _deepcopy_tuple(x: tuple[Any, ...], memo: dict[int, Any]) -> tuple[Any, ...]
         copied = memo_get(id(item), _MISSING)
         if copied is _MISSING:
             try:
-                copied = deepcopy(item, memo, _LOOKED_UP)
+                copied = deepcopy(item, memo, _nil=_LOOKED_UP)
             except BaseException as exc:
                 _note_failure(exc, _Index(len(copies)), item)
                 raise
@@ -309,7 +314,7 @@ def _copy_items_into(y: dict[Any, Any], x: Any, memo: dict[int, Any]) -> None:
             value_copy = memo_get(id(value), _MISSING)
             if value_copy is _MISSING:
                 try:
-                    value_copy = deepcopy(value, memo, _LOOKED_UP)
+                    value_copy = deepcopy(value, memo, _nil=_LOOKED_UP)
                 except BaseException as exc:
                     _note_failure(exc, _Key(key), value)
                     raise
@@ -319,7 +324,7 @@ def _copy_items_into(y: dict[Any, Any], x: Any, memo: dict[int, Any]) -> None:
             key_copy = memo_get(id(key), _MISSING)
             if key_copy is _MISSING:
                 try:
-                    key_copy = deepcopy(key, memo, _LOOKED_UP)
+                    key_copy = deepcopy(key, memo, _nil=_LOOKED_UP)
                 except BaseException as exc:
                     _note_failure(exc, _KeyItself(key), key)
                     raise
@@ -412,7 +417,8 @@ def _reconstruct(
     if deep and args:
         if type(args) is tuple and len(args) == 1 and type(args[0]) in _DEEP_ATOMIC_TYPES:
             # The usual (cls,): an atom is its own copy unless the memo says otherwise.
-            args = [memo.get(id(args[0]), args[0])]  # type: ignore[union-attr]
+            atom = args[0]
+            args = [atom if _ATOMS_BYPASS_MEMO else memo.get(id(atom), atom)]  # type: ignore[union-attr]
         else:
             args = _deepcopy_args(args, memo)  # type: ignore[arg-type]
     if func is _COPYREG_NEWOBJ and type(args) in (list, tuple) and args:
@@ -466,11 +472,11 @@ _reconstruct.__module__ = "copy"
 
 def _deepcopy_args(args: Any, memo: dict[int, Any]) -> list[Any]:
     copies: list[Any] = []
-    memo_get = memo.get
+    atom_get = _NO_ATOMS_GET if _ATOMS_BYPASS_MEMO else memo.get
     for arg in args:
         try:
             if type(arg) in _DEEP_ATOMIC_TYPES:
-                copies.append(memo_get(id(arg), arg))
+                copies.append(atom_get(id(arg), arg))
             else:
                 copies.append(deepcopy(arg, memo))
         except BaseException as exc:
