@@ -9,6 +9,7 @@ own instance.
 from __future__ import annotations
 
 import array
+import builtins
 import collections
 import contextvars
 import dataclasses
@@ -350,6 +351,33 @@ VALUES: dict[str, Factory] = {
     "self-referring instance": self_referring_instance,
     "shared children": shared_children,
 }
+
+# 3.15's built-in frozendict: copy() returns it, deepcopy builds a new one every time.
+FROZENDICT: Any = getattr(builtins, "frozendict", None)
+if FROZENDICT is not None:
+
+    class FrozendictSubclass(FROZENDICT):  # type: ignore[misc]
+        pass
+
+    def frozendict_in_its_own_list() -> Any:
+        """frozendict -> list -> the same frozendict: the copy closes the cycle."""
+        inner: list[object] = []
+        outer = FROZENDICT(items=inner, n=1)
+        inner.append(outer)
+        return outer
+
+    SHALLOW_IMMUTABLES["frozendict"] = lambda: FROZENDICT(a=[1], b=2)
+    VALUES.update(
+        {
+            "frozendict of atoms": lambda: FROZENDICT(a=1, b="x"),
+            "empty frozendict": lambda: FROZENDICT(),
+            "frozendict holding a list": lambda: FROZENDICT({"a": [1], (2, 3): {"b": 4}}),
+            "frozendict keyed by a tuple": lambda: FROZENDICT({(1, 2): 3}),
+            "frozendict subclass": lambda: FrozendictSubclass(a=[1]),
+            "frozendict in its own list": frozendict_in_its_own_list,
+            "list sharing a frozendict": lambda: [FROZENDICT(a=[1])] * 2,
+        }
+    )
 
 
 def generator() -> Any:

@@ -211,6 +211,15 @@ _Py_COMP_DIAG_POP
 
 static int registry_builtins_only(PyObject *registry, int deep);
 
+/* 3.15's frozendict is copied by its registry entry (the stdlib's own copier runs as
+   the twin's), which is always looked up: it does not keep the registry from counting
+   as built-ins only. */
+#if HAVE_FROZENDICT
+#  define IS_FROZENDICT_TYPE(tp) ((tp) == &PyFrozenDict_Type)
+#else
+#  define IS_FROZENDICT_TYPE(tp) 0
+#endif
+
 /* Does looking tp up by hash run code, or find another type's entry? (A metaclass
    with its own __hash__ or __eq__; a class posing as int finds int's.) */
 static inline int
@@ -234,7 +243,7 @@ registry_lookup(copy_state *st, PyObject *registry, RegistryView *view, int deep
         view->builtins_only = version != 0 && registry_builtins_only(registry, deep);
         view->seen = version;
     }
-    if (view->builtins_only && !type_hashes_in_python(tp)) {
+    if (view->builtins_only && !type_hashes_in_python(tp) && !IS_FROZENDICT_TYPE(tp)) {
         return NULL;
     }
     return PyDict_GetItemWithError(registry, (PyObject *)tp);
@@ -3790,6 +3799,7 @@ registry_builtins_only(PyObject *registry, int deep)
         int handled = PyType_Check(key)
                       && (deep ? is_deep_atomic(tp) || tp == &PyList_Type || tp == &PyDict_Type
                                      || tp == &PyTuple_Type || tp == &PyMethod_Type
+                                     || IS_FROZENDICT_TYPE(tp)
                                : is_shallow_immutable(tp) || tp == &PyList_Type
                                      || tp == &PyDict_Type || tp == &PySet_Type
                                      || tp == &PyByteArray_Type);
