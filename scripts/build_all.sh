@@ -4,6 +4,7 @@
 # src/copykit/, side by side, so PYTHONPATH=src works with any of those interpreters.
 # setuptools is installed into interpreters that lack it (3.12+ ship without it).
 # COPYKIT_REQUIRE_C=1 (from the environment) makes a failed C build fail this script.
+# 3.14 and 3.15 build in the Debian sid chroot instead: scripts/sid_pythons.sh (.ci/run).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -1,8 +1,10 @@
-"""CPython's own test_copy.py, run by every installed 3.10-3.13 interpreter against copykit.
+"""CPython's own test_copy.py, run against copykit by every installed 3.10-3.13 and by 3.14+.
 
 Each case runs scripts/run_cpython_test_copy.py in a subprocess with one interpreter and one
-implementation. An interpreter that pyenv does not have is skipped; a C module that was not
-built for that interpreter is skipped too, unless COPYKIT_REQUIRE_C=1 makes it a failure.
+implementation. 3.10-3.13 come from pyenv; a newer running interpreter (3.14 and 3.15 come
+from Debian sid, in the chroot of scripts/sid_pythons.sh) is a case of its own. An
+interpreter that pyenv does not have is skipped; a C module that was not built for that
+interpreter is skipped too, unless COPYKIT_REQUIRE_C=1 makes it a failure.
 """
 
 from __future__ import annotations
@@ -19,7 +21,11 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "scripts" / "run_cpython_test_copy.py"
 SOURCE = REPO / "src"
-MINOR_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
+PYENV_MINOR_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
+RUNNING_MINOR = f"{sys.version_info.major}.{sys.version_info.minor}"
+MINOR_VERSIONS: tuple[str, ...] = PYENV_MINOR_VERSIONS
+if sys.version_info >= (3, 14):  # newer than pyenv's: the running interpreter's own case
+    MINOR_VERSIONS += (RUNNING_MINOR,)
 IMPLEMENTATION_MODULES = {"python": "copykit._pycopy", "c": "copykit._ccopy"}
 SUITE_TIMEOUT_SECONDS = 300
 
@@ -39,7 +45,12 @@ def patch_level(version_dir: Path) -> int:
 
 
 def find_interpreter(minor: str) -> Path | None:
-    """The newest pyenv-installed CPython X.Y.Z for ``minor`` (no dev/free-threaded builds)."""
+    """The newest pyenv-installed CPython X.Y.Z for ``minor`` (no dev/free-threaded builds).
+
+    A minor version newer than pyenv's is the running interpreter's, which is itself.
+    """
+    if minor not in PYENV_MINOR_VERSIONS:
+        return Path(sys.executable) if minor == RUNNING_MINOR else None
     pattern = re.compile(rf"{re.escape(minor)}\.\d+")
     candidates = [
         entry

@@ -30,8 +30,10 @@ IGNORED = shutil.ignore_patterns(
     ".git", "build", "dist", "*.egg-info", "__pycache__", "*.so", "*.pyd", ".*_cache", ".hypothesis"
 )
 
+# build.__main__, not build: the checkout's own build/ directory (setup.py build_ext's) is
+# found as a namespace package named build when the current directory is on sys.path.
 pytestmark = pytest.mark.skipif(
-    not all(importlib.util.find_spec(name) for name in ("build", "setuptools")),
+    not all(importlib.util.find_spec(name) for name in ("build.__main__", "setuptools")),
     reason="needs the build and setuptools packages",
 )
 
