@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import copy
 import sys
 import threading
@@ -152,3 +153,14 @@ def test_exception_cause_is_kept(impl: ModuleType) -> None:
 
     error = failure(impl.deepcopy, [Chained()])
     assert isinstance(error.__cause__, KeyError)
+
+
+FROZENDICT: Any = getattr(builtins, "frozendict", None)
+
+
+@needs_notes
+@pytest.mark.skipif(FROZENDICT is None, reason="frozendict is built in from 3.15")
+def test_note_names_frozendict_values_and_keys(impl: ModuleType) -> None:
+    structure = [FROZENDICT(ok=1, state=Holder(lock=threading.Lock()))]
+    error = failure(impl.deepcopy, structure)
+    assert notes(error) == ["copykit: failed at root[0]['state'].lock (_thread.lock)"]

@@ -168,21 +168,24 @@ def deepcopy(x: Any, memo: dict[int, Any] | None = None, _nil: Any = _MISSING) -
     # This is the one recursive entry point, and every path through it uses no more
     # Python frames per level of nesting than the stdlib does, so structures nest as
     # deep here as there before RecursionError. Container loops look their items up
-    # themselves (a memo hit then costs no call) and say so with ``_nil=_LOOKED_UP``;
+    # themselves (a memo hit then costs no call; atoms never get here from them) and say
+    # so by calling _deepcopy_looked_up(x, memo, _LOOKED_UP), this very function;
     # ``_nil`` is otherwise, as in the stdlib before 3.15, the "not in the memo" marker.
-    cls = type(x)
-    if cls in _DEEP_ATOMIC_TYPES and (memo is None or _ATOMS_BYPASS_MEMO):
-        # Before 3.14 only a fresh memo lets an atom skip the lookup: it is empty.
-        return x
     if memo is None:
+        # A fresh memo is empty, so the stdlib's lookup cannot find anything.
+        if type(x) in _DEEP_ATOMIC_TYPES:
+            return x
         memo = {}
     elif _nil is not _LOOKED_UP:
+        if _ATOMS_BYPASS_MEMO and type(x) in _DEEP_ATOMIC_TYPES:
+            return x  # 3.14+: atoms are answered before the memo is read
         if type(memo) is dict or not _MEMO_LOOKUP_BY_CONTAINS:
             y = memo.get(id(x), _nil)
             if y is not _nil:
                 return y
         elif id(x) in memo:
             return memo[id(x)]
+    cls = type(x)
     copier = _DEEPCOPY_DISPATCH.get(cls)
     if copier is not None:
         y = copier(x, memo)
@@ -221,9 +224,16 @@ def deepcopy(x: Any, memo: dict[int, Any] | None = None, _nil: Any = _MISSING) -
     return y
 
 
+# The container loops' entry: deepcopy itself, called with _LOOKED_UP in third place.
+_deepcopy_looked_up = deepcopy
 if _MEMO_LOOKUP_BY_CONTAINS:
-    # 3.15 dropped deepcopy's third parameter: ours stays, keyword-only, so that a third
-    # positional argument is refused with the stdlib's TypeError.
+    # 3.15 dropped deepcopy's third parameter. The loops keep theirs (a second function
+    # on the same code: as fast, and no deeper); the public one takes it by keyword
+    # only, so that a third positional argument is refused with the stdlib's TypeError.
+    _deepcopy_looked_up = types.FunctionType(
+        deepcopy.__code__, globals(), "deepcopy", deepcopy.__defaults__
+    )
+    _deepcopy_looked_up.__qualname__ = "deepcopy"
     deepcopy.__code__ = deepcopy.__code__.replace(co_argcount=2, co_kwonlyargcount=1)
     deepcopy.__defaults__ = (None,)
     deepcopy.__kwdefaults__ = {"_nil": _MISSING}
@@ -253,7 +263,7 @@ def _deepcopy_list(x: list[Any], memo: dict[int, Any]) -> list[Any]:
         copied = memo_get(id(item), _MISSING)
         if copied is _MISSING:
             try:
-                copied = deepcopy(item, memo, _nil=_LOOKED_UP)
+                copied = _deepcopy_looked_up(item, memo, _LOOKED_UP)
             except BaseException as exc:
                 _note_failure(exc, _Index(len(y)), item)
                 raise
@@ -273,7 +283,7 @@ def _deepcopy_tuple(x: tuple[Any, ...], memo: dict[int, Any]) -> tuple[Any, ...]
         copied = memo_get(id(item), _MISSING)
         if copied is _MISSING:
             try:
-                copied = deepcopy(item, memo, _nil=_LOOKED_UP)
+                copied = _deepcopy_looked_up(item, memo, _LOOKED_UP)
             except BaseException as exc:
                 _note_failure(exc, _Index(len(copies)), item)
                 raise
@@ -299,22 +309,17 @@ def _deepcopy_tuple(x: tuple[Any, ...], memo: dict[int, Any]) -> tuple[Any, ...]
 def _deepcopy_dict(x: dict[Any, Any], memo: dict[int, Any]) -> dict[Any, Any]:
     y: dict[Any, Any] = {}
     memo[id(x)] = y
-    _copy_items_into(y, x, memo)
-    return y
-
-
-def _copy_items_into(y: dict[Any, Any], x: Any, memo: dict[int, Any]) -> None:
-    """``y[deepcopy(key)] = deepcopy(value)`` for each item of ``x``, value first."""
     memo_get = memo.get if type(memo) is dict else _foreign_memo_get(memo)
     atom_get = _NO_ATOMS_GET if _ATOMS_BYPASS_MEMO else memo_get
     for key, value in x.items():
+        # As in the stdlib's ``y[deepcopy(key)] = deepcopy(value)``: value first.
         if type(value) in _DEEP_ATOMIC_TYPES:
             value_copy = atom_get(id(value), value)
         else:
             value_copy = memo_get(id(value), _MISSING)
             if value_copy is _MISSING:
                 try:
-                    value_copy = deepcopy(value, memo, _nil=_LOOKED_UP)
+                    value_copy = _deepcopy_looked_up(value, memo, _LOOKED_UP)
                 except BaseException as exc:
                     _note_failure(exc, _Key(key), value)
                     raise
@@ -324,17 +329,31 @@ def _copy_items_into(y: dict[Any, Any], x: Any, memo: dict[int, Any]) -> None:
             key_copy = memo_get(id(key), _MISSING)
             if key_copy is _MISSING:
                 try:
-                    key_copy = deepcopy(key, memo, _nil=_LOOKED_UP)
+                    key_copy = _deepcopy_looked_up(key, memo, _LOOKED_UP)
                 except BaseException as exc:
                     _note_failure(exc, _KeyItself(key), key)
                     raise
         y[key_copy] = value_copy
+    return y
 
 
 def _deepcopy_frozendict(x: Any, memo: dict[int, Any]) -> Any:
     """3.15's frozendict: never memoised mid-walk, and always a new one."""
     copies: dict[Any, Any] = {}
-    _copy_items_into(copies, x, memo)
+    for key, value in x.items():
+        # The stdlib's ``y[deepcopy(key)] = deepcopy(value)``, value first; frozendicts
+        # are rare, so this loop calls deepcopy for atoms too, as the stdlib does.
+        try:
+            value_copy = deepcopy(value, memo)
+        except BaseException as exc:
+            _note_failure(exc, _Key(key), value)
+            raise
+        try:
+            key_copy = deepcopy(key, memo)
+        except BaseException as exc:
+            _note_failure(exc, _KeyItself(key), key)
+            raise
+        copies[key_copy] = value_copy
     # A recursive structure may have copied x meanwhile; that copy wins (as for tuples).
     try:
         return memo[id(x)]
