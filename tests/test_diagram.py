@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import copy
 import os
 import re
@@ -319,3 +320,69 @@ def test_repr_summarises() -> None:
 def test_str_is_the_text() -> None:
     drawing = shallow_and_deep()
     assert str(drawing) == drawing.to_text()
+
+
+# ---------------------------------------------------------------- frozendict (CPython 3.15+)
+
+FROZENDICT: Any = getattr(builtins, "frozendict", None)
+needs_frozendict = pytest.mark.skipif(
+    not hasattr(builtins, "frozendict"), reason="builtins.frozendict is new in CPython 3.15"
+)
+
+
+@needs_frozendict
+def test_frozendict_is_drawn_like_a_dict_under_its_own_name() -> None:
+    assert diagram(limits=FROZENDICT(hosts=["a"], port=80)).to_text().splitlines()[2:] == [
+        "#1 frozendict (2 items)",
+        "    ['hosts'] -> #2",
+        "    ['port']  = 80",
+        "",
+        "#2 list (1 item)",
+        "    [0] = 'a'",
+    ]
+
+
+@needs_frozendict
+def test_frozendict_box_is_immutable() -> None:
+    assert diagram(limits=FROZENDICT(port=80)).boxes[0].mutable is False
+
+
+@needs_frozendict
+def test_frozendict_box_is_filled_like_a_tuple_in_dot() -> None:
+    def heading(value: object) -> str:
+        return dot_labels(diagram(value=value).to_dot())[1].split("<b>")[0]
+
+    assert heading(FROZENDICT(port=80)) == heading((80,))
+
+
+@needs_frozendict
+def test_frozendict_slots_are_labelled_with_key_reprs_in_dot() -> None:
+    source = diagram(limits=FROZENDICT(port=80)).to_dot()
+    assert "<b>frozendict (1 item)</b>" in source and "&#x27;port&#x27;</font>" in source
+
+
+@needs_frozendict
+def test_shared_frozendict_itself_is_noted_as_immutable() -> None:
+    frozen = FROZENDICT(hosts=["a"])
+    heading = diagram(a=frozen, b=frozen).to_text().splitlines()[3]
+    assert heading == "#1 frozendict (1 item)  <== shared (immutable itself): referred to from a, b"
+
+
+@needs_frozendict
+def test_list_inside_shared_frozendict_names_the_frozendict() -> None:
+    frozen = FROZENDICT(hosts=["a"])
+    heading = diagram(a=frozen, b=frozen).to_text().splitlines()[6]
+    assert heading == "#2 list (1 item)  <== SHARED: held by frozendict #1, which is shared"
+
+
+@needs_frozendict
+def test_list_in_two_frozendicts_is_shared_and_they_are_not() -> None:
+    hosts = ["a"]
+    drawing = diagram(a=FROZENDICT(hosts=hosts), b=FROZENDICT(hosts=hosts))
+    assert [box.type_name for box in drawing.shared_boxes] == ["list"]
+
+
+@needs_frozendict
+def test_mutable_frozendict_key_gets_its_own_arrow() -> None:
+    lines = diagram(index=FROZENDICT({Slotted(): 1})).to_text().splitlines()
+    assert lines[3].split() == ["key", "->", "#2"]

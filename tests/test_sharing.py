@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import builtins
 import copy
 import dataclasses
 import datetime
@@ -17,7 +18,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from copykit.sharing import SharedObject, assert_independent, shared
+from copykit.__main__ import main
+from copykit.sharing import SharedObject, assert_independent, shared, short_repr
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "name": "service",
@@ -447,3 +449,150 @@ def test_long_repr_is_shortened_in_paths() -> None:
     original = {key: 1}
     path_a = shared(original, dict(original))[0].path_a
     assert "…" in path_a and len(path_a) < 60
+
+
+# ---------------------------------------------------------------- frozendict (CPython 3.15+)
+
+# builtins.frozendict is new in 3.15: immutable and hashable when its values are, but it may
+# hold mutable values, and it is not a dict subclass.
+FROZENDICT: Any = getattr(builtins, "frozendict", None)
+needs_frozendict = pytest.mark.skipif(
+    not hasattr(builtins, "frozendict"), reason="builtins.frozendict is new in CPython 3.15"
+)
+
+
+def frozendict_subclasses() -> tuple[type, type]:
+    """A frozendict subclass whose instances have a __dict__, and one with no slots at all."""
+    with_dict = type("WithDict", (FROZENDICT,), {})
+    slotted = type("Slotted", (FROZENDICT,), {"__slots__": ()})
+    return with_dict, slotted
+
+
+@needs_frozendict
+def test_frozendict_values_are_looked_through() -> None:
+    inner = [1]
+    left, right = FROZENDICT(a=inner, b=2), FROZENDICT(a=inner, b=2)
+    assert paths(shared(left, right)) == [("['a']", "['a']")]
+
+
+@needs_frozendict
+def test_frozendict_itself_is_never_reported() -> None:
+    frozen = FROZENDICT(x=1, y=(2, "three"))
+    assert shared([frozen], [frozen]) == []
+
+
+@needs_frozendict
+def test_shared_frozendict_reports_its_mutable_values_by_key() -> None:
+    frozen = FROZENDICT(hosts=["a"], port=80, nested=(1, {"deep": True}))
+    assert paths(shared({"x": frozen}, {"y": frozen})) == [
+        ("['x']['hosts']", "['y']['hosts']"),
+        ("['x']['nested'][1]", "['y']['nested'][1]"),
+    ]
+
+
+@needs_frozendict
+def test_frozendict_deep_copy_shares_nothing() -> None:
+    frozen = FROZENDICT(hosts=["a"], nested=FROZENDICT(inner={"deep": [1]}))
+    assert shared(frozen, copy.deepcopy(frozen)) == []
+
+
+@needs_frozendict
+def test_mutable_key_object_inside_frozendict_key_uses_keys_notation() -> None:
+    key = FROZENDICT(point=Point(1, 2))
+    assert paths(shared({key: 1}, {key: 2})) == [
+        (".keys(){frozendict({'point': Point(1, 2)})}['point']",) * 2
+    ]
+
+
+@needs_frozendict
+def test_frozendict_as_dict_key_shows_in_the_value_path() -> None:
+    original = {FROZENDICT(a=1): [1]}
+    assert paths(shared(original, dict(original))) == [("[frozendict({'a': 1})]",) * 2]
+
+
+@needs_frozendict
+def test_mutable_frozendict_key_is_reported_with_keys_notation() -> None:
+    key = Point(3, 4)
+    frozen = FROZENDICT({key: "value"})
+    assert paths(shared(frozen, FROZENDICT(dict(frozen)))) == [(".keys(){Point(3, 4)}",) * 2]
+
+
+@needs_frozendict
+def test_frozendict_subclass_without_dict_is_looked_through() -> None:
+    _, slotted = frozendict_subclasses()
+    frozen = slotted(items=[1])
+    assert paths(shared([frozen], [frozen])) == [("[0]['items']", "[0]['items']")]
+
+
+@needs_frozendict
+def test_frozendict_subclass_with_dict_counts_as_mutable() -> None:
+    with_dict, _ = frozendict_subclasses()
+    frozen = with_dict(items=[1])
+    assert paths(shared([frozen], [frozen])) == [("[0]", "[0]")]
+
+
+@needs_frozendict
+def test_frozendict_subclass_with_dict_shows_items_and_attributes() -> None:
+    with_dict, _ = frozendict_subclasses()
+    frozen = with_dict(items=[1])
+    frozen.extra = [2]
+    clone = with_dict(frozen)
+    clone.extra = frozen.extra
+    assert paths(shared(frozen, clone)) == [("['items']", "['items']"), (".extra", ".extra")]
+
+
+@needs_frozendict
+def test_frozendict_repr_in_paths_is_shortened_like_a_dict() -> None:
+    assert short_repr(FROZENDICT({index: index for index in range(10)})) == (
+        "frozendict({0: 0, 1: 1, 2: 2, 3: 3, …})"
+    )
+
+
+@needs_frozendict
+def test_assert_independent_names_the_list_inside_a_frozendict() -> None:
+    config = {"limits": FROZENDICT(hosts=["a"], retries=3)}
+    with pytest.raises(AssertionError) as caught:
+        assert_independent(dict(config), config, names=("mine", "DEFAULTS"))
+    assert str(caught.value).splitlines() == [
+        "mine and DEFAULTS share 1 mutable object:",
+        "  mine['limits']['hosts'] is DEFAULTS['limits']['hosts']  # list ['a']",
+    ]
+
+
+@needs_frozendict
+def test_command_line_looks_through_frozendict(capsys: pytest.CaptureFixture[str]) -> None:
+    snippet = "a = frozendict(x=[1], y=2); b = frozendict(dict(a)); c = copy.deepcopy(a)"
+    main(["shared", snippet])
+    assert capsys.readouterr().out.splitlines() == [
+        "a and b share 1 mutable object:",
+        "  a['x'] is b['x']  # list [1]",
+        "a and c are independent: no mutable object is shared.",
+        "b and c are independent: no mutable object is shared.",
+    ]
+
+
+frozen_structures = st.recursive(
+    leaves,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.text(max_size=3), inner, max_size=3),
+        st.dictionaries(st.text(max_size=3), inner, max_size=3).map(
+            lambda items: FROZENDICT(items)
+        ),
+    ),
+    max_leaves=20,
+)
+
+
+@needs_frozendict
+@given(frozen_structures)
+def test_deep_copy_of_frozendicts_never_shares(value: object) -> None:
+    assert shared(value, copy.deepcopy(value)) == []
+
+
+@needs_frozendict
+@given(st.dictionaries(st.text(max_size=3), containers, max_size=4))
+def test_frozendict_rebuilt_shares_exactly_its_values(items: dict[str, object]) -> None:
+    frozen = FROZENDICT(items)
+    expected = [(f"[{key!r}]", f"[{key!r}]") for key in items]
+    assert paths(shared(frozen, FROZENDICT(dict(frozen)))) == expected

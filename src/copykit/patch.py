@@ -23,6 +23,10 @@ Trade-off, and what stays observable:
   price is a code object that ``marshal`` cannot serialise; nothing marshals live code.
 * Each top-level call pays for one extra Python frame (tens of nanoseconds); nested
   copies happen inside copykit and never come back through the stdlib functions.
+
+On a CPython newer than copykit knows (``copykit.IMPLEMENTATION == "stdlib"``), copykit's
+functions *are* the stdlib's, so there is nothing to patch: ``enable()`` leaves the stdlib
+as it is and ``enabled()`` stays ``False``.
 """
 
 from __future__ import annotations
@@ -67,7 +71,13 @@ def enable() -> None:
     Every reference to the two stdlib functions is affected, including names bound
     before the call. Calling it again while enabled does nothing. Raises
     ``RuntimeError`` if the stdlib functions were already replaced by someone else.
+    Does nothing when ``copykit.IMPLEMENTATION`` is ``"stdlib"`` (an untested CPython):
+    copykit's functions are then the stdlib's own.
     """
+    import copykit
+
+    if copykit.IMPLEMENTATION == "stdlib":
+        return
     with _lock:
         if _original_code:
             return

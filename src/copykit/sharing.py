@@ -14,21 +14,24 @@ What counts as mutable
     code objects, properties, weak references, enum members and the immutable values of the
     standard library (``datetime``, ``Decimal``, ``Fraction``, ``UUID``, ``PurePath``,
     compiled patterns) never count and are not looked into: ``copy.deepcopy`` keeps them
-    too. Tuples, frozensets, named tuples, frozen dataclasses and bound methods never count
-    themselves but are looked through, so the lists inside a shallow-copied tuple are found.
+    too. Tuples, frozensets, 3.15's frozendicts, named tuples, frozen dataclasses and bound
+    methods never count themselves but are looked through, so the lists inside a
+    shallow-copied tuple or frozendict are found (subclasses of tuple, frozenset and
+    frozendict too, unless their instances have a ``__dict__``, which can change).
     Everything else counts: lists, dicts, sets, deques, bytearrays, instances of classes.
 
 What is looked into
-    Items of lists, tuples and deques; keys and values of dicts; members of sets and
-    frozensets; instance ``__dict__`` and ``__slots__`` (inherited ones too); and, for
+    Items of lists, tuples and deques; keys and values of dicts and frozendicts; members of
+    sets and frozensets; instance ``__dict__`` and ``__slots__`` (inherited ones too); and, for
     classes that customise pickling or keep their state out of sight (C types), the parts
     of ``obj.__reduce_ex__(4)``. A ``__reduce_ex__`` that raises makes the object a leaf.
 
 How paths read
     Like the Python expression that reaches the object from its root: ``['database']``
-    (dict value, key shown with ``repr``), ``[3]`` (list, tuple or deque item), ``.points``
-    (attribute or slot), ``.keys(){Node(1)}`` (a dict key itself) and ``{Tag('x')}`` (a
-    member of a set or frozenset: sets have no index, so the member is named by its repr).
+    (dict or frozendict value, key shown with ``repr``), ``[3]`` (list, tuple or deque
+    item), ``.points`` (attribute or slot), ``.keys(){Node(1)}`` (a dict or frozendict key
+    itself) and ``{Tag('x')}`` (a member of a set or frozenset: sets have no index, so the
+    member is named by its repr).
     State reached only through pickling reads ``.__reduce_ex__(4)[2]['name']``. The empty
     path is the root itself. Long reprs are shortened with ``…``.
 
@@ -40,6 +43,7 @@ handles cycles; it visits each object once.
 from __future__ import annotations
 
 import argparse
+import builtins
 import dataclasses
 import enum
 import reprlib
@@ -111,7 +115,13 @@ ATOM = "atom"  # immutable leaf: never counts, never looked into
 FROZEN = "frozen"  # immutable container: never counts, looked through
 MUTABLE = "mutable"  # counts when reachable from both roots
 
-_CONTAINER_TYPES: tuple[type, ...] = (list, tuple, dict, set, frozenset, deque)
+#: 3.15's built-in immutable mapping (not a dict subclass), or None before 3.15.
+FROZENDICT: type | None = getattr(builtins, "frozendict", None)
+_FROZENDICT_TYPES: tuple[type, ...] = () if FROZENDICT is None else (FROZENDICT,)
+
+_MAPPING_TYPES: tuple[type, ...] = (dict, *_FROZENDICT_TYPES)
+_FROZEN_CONTAINER_TYPES: tuple[type, ...] = (tuple, frozenset, *_FROZENDICT_TYPES)
+_CONTAINER_TYPES: tuple[type, ...] = (list, tuple, dict, set, frozenset, deque, *_FROZENDICT_TYPES)
 
 
 def _imported_value_types() -> tuple[type, ...]:
@@ -137,9 +147,9 @@ def _classify_type(cls: type, value_types: tuple[type, ...]) -> str:
         return ATOM
     if cls is object:
         return ATOM  # a bare object() is a sentinel: it has no state to share
-    if cls in (tuple, frozenset, types.MethodType):
+    if cls in _FROZEN_CONTAINER_TYPES or cls is types.MethodType:
         return FROZEN
-    if issubclass(cls, (tuple, frozenset)) and not cls.__dictoffset__:
+    if issubclass(cls, _FROZEN_CONTAINER_TYPES) and not cls.__dictoffset__:
         return FROZEN
     if _is_frozen_dataclass(cls):
         return FROZEN
@@ -153,6 +163,7 @@ class Classifier:
         self._value_types = _imported_value_types()
         self.known_kinds: dict[type, str] = {list: MUTABLE, dict: MUTABLE, set: MUTABLE}
         self.known_kinds.update({tuple: FROZEN, frozenset: FROZEN, deque: MUTABLE})
+        self.known_kinds.update(dict.fromkeys(_FROZENDICT_TYPES, FROZEN))
         self._plain: dict[type, bool] = {}
 
     def is_plain(self, cls: type) -> bool:
@@ -192,8 +203,16 @@ REDUCE = "reduce"  # .__reduce_ex__(4)[2]['name']   (key is the ready-made text)
 Child = tuple[str, Any, object]  # (step kind, key, the object held)
 
 
+class _Shortener(reprlib.Repr):
+    """``reprlib.Repr`` that also shortens 3.15's frozendict, as the dict it wraps."""
+
+    def repr_frozendict(self, obj: Any, level: int) -> str:
+        """``frozendict({...})`` with the dict part cut as ``repr_dict`` cuts a dict."""
+        return f"{type(obj).__name__}({self.repr_dict(obj, level)})"
+
+
 def _make_repr(max_level: int) -> reprlib.Repr:
-    shortener = reprlib.Repr()
+    shortener = _Shortener()
     shortener.maxlevel = max_level
     shortener.maxstring = shortener.maxother = 40
     shortener.maxlist = shortener.maxtuple = shortener.maxdict = 4
@@ -261,7 +280,7 @@ def _container_children(obj: Any) -> Iterator[Child]:
     # issubclass(type(obj), ...), not isinstance: isinstance may consult a __class__ that
     # a hostile __getattribute__ makes raise.
     cls = type(obj)
-    if issubclass(cls, dict):
+    if issubclass(cls, _MAPPING_TYPES):
         for key, value in obj.items():
             yield DICT_KEY, key, key
             yield KEY, key, value
@@ -313,7 +332,7 @@ def _reduce_state_children(state: object) -> Iterator[Child]:
     parts = state if isinstance(state, tuple) and len(state) == 2 else (state,)
     for part_index, part in enumerate(parts):
         part_prefix = prefix if parts is not state else f"{prefix}[{part_index}]"
-        if isinstance(part, dict):
+        if isinstance(part, dict):  # a frozendict state is yielded whole: it is looked through
             for name, value in part.items():
                 yield REDUCE, f"{part_prefix}[{short_repr(name)}]", value
         elif part is not None:
