@@ -586,7 +586,7 @@ def test_type_added_to_an_atomic_set_is_returned_as_is(
         expected, _ = run_both(impl, run, original)
     finally:
         ATOMIC_SETS[set_name].remove(PrivatelyRegistered)
-    assert expected.result[0] is original  # type: ignore[index]
+    assert expected.result[0] is original
 
 
 def test_memo_inside_the_copied_structure(impl: ModuleType) -> None:

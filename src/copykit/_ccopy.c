@@ -745,6 +745,18 @@ note_failure_at(copy_state *st, const char *kind, Py_ssize_t position, PyObject 
 
 static PyObject *deepcopy_object(DeepCtx *c, PyObject *x);
 static PyObject *deepcopy_fresh(DeepCtx *c, PyObject *x);
+
+/* deepcopy_fresh for x known not to be in the memo, once 3.14+ has asked whether a
+   program added its type to copy._atomic_types (as the stdlib asks first). */
+static inline PyObject *
+deepcopy_unmemoised(DeepCtx *c, PyObject *x)
+{
+    int r = atomic_type_added(c->st, Py_TYPE(x));
+    if (r != 0) {
+        return r > 0 ? Py_NewRef(x) : NULL;
+    }
+    return deepcopy_fresh(c, x);
+}
 static PyObject *deepcopy_container(DeepCtx *c, PyObject *x, PyObject *items);
 
 /* object.__reduce_ex__(x, 4) for a class whose __reduce__ is a Python function and
@@ -2852,7 +2864,7 @@ copy_part(DeepCtx *c, Frame *f, PyObject *part, int *push, PyObject **items)
         return copy_set_part(c, part, fresh, push, items);
     }
     if (tp != &PyList_Type && tp != &PyDict_Type && tp != &PyTuple_Type) {
-        return fresh ? deepcopy_fresh(c, part) : deepcopy_object(c, part);
+        return fresh ? deepcopy_unmemoised(c, part) : deepcopy_object(c, part);
     }
     if (!fresh) {
         r = memo_find(c, part, &copy);
@@ -3167,10 +3179,7 @@ deepcopy_other(DeepCtx *c, PyObject *x)
     PyTypeObject *tp = Py_TYPE(x);
     PyObject *copier, *rv, *y;
     TypePlan *plan;
-    int known = 0, added = atomic_type_added(st, tp);
-    if (added != 0) {
-        return added > 0 ? Py_NewRef(x) : NULL;
-    }
+    int known = 0;
     copier = registry_lookup(st, st->stdlib_deep_dispatch, &st->deep_registry, 1, tp);
     if (copier != NULL) {
         return deepcopy_registered(c, x, copier);
@@ -3554,6 +3563,24 @@ memo_lookup_nil(DeepCtx *c, PyObject *x, PyObject *nil, PyObject **found)
 #else
 #  define DEEPCOPY_SIGNATURE "deepcopy($module, /, x, memo=None)\n--\n\n"
 #endif
+/* deepcopy(x, memo, _nil) with a dict memo (before 3.15): the stdlib's _nil makes a
+   memo value that is this object count as absent. New reference, or NULL with
+   exception set. */
+static PyObject *
+deepcopy_with_nil(DeepCtx *c, PyObject *x, PyObject *nil)
+{
+    PyObject *y;
+    int r = atomic_type_added(c->st, Py_TYPE(x));  /* 3.14: asked before the memo */
+    if (r != 0) {
+        return r > 0 ? Py_NewRef(x) : NULL;
+    }
+    r = memo_lookup_nil(c, x, nil, &y);
+    if (r != 0) {
+        return r > 0 ? y : NULL;
+    }
+    return is_deep_atomic(Py_TYPE(x)) ? Py_NewRef(x) : deepcopy_fresh(c, x);
+}
+
 PyDoc_STRVAR(deepcopy_doc,
 DEEPCOPY_SIGNATURE
 "Return a deep copy of x, exactly as copy.deepcopy does.\n\n"
@@ -3583,15 +3610,10 @@ copykit_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         nil = DEEPCOPY_MAX_ARGS > 2 ? parsed[DEEPCOPY_MAX_ARGS - 1] : NULL;
     }
 #if ATOMS_BYPASS_MEMO
-    /* 3.14+: atomic types before the memo, whatever the memo is */
+    /* 3.14+: atomic types before the memo, whatever the memo is (types a program added
+       are found where the memo would be read next: deepcopy_object, deepcopy_with_nil) */
     if (is_deep_atomic(Py_TYPE(x))) {
         return Py_NewRef(x);
-    }
-    {
-        int added = atomic_type_added(st, Py_TYPE(x));
-        if (added != 0) {
-            return added > 0 ? Py_NewRef(x) : NULL;
-        }
     }
 #endif
     if (memo == Py_None) {
@@ -3610,14 +3632,7 @@ copykit_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         return deepcopy_in_python(st, x, memo, nil);  /* nil NULL: not passed on */
     }
     if (nil != NULL && c.table == NULL) {
-        /* the stdlib's _nil: a memo value that is this object counts as absent */
-        int r = memo_lookup_nil(&c, x, nil, &y);
-        if (r == 0) {
-            y = is_deep_atomic(Py_TYPE(x)) ? Py_NewRef(x) : deepcopy_fresh(&c, x);
-        }
-        else if (r < 0) {
-            y = NULL;
-        }
+        y = deepcopy_with_nil(&c, x, nil);
     }
     else {
         y = deepcopy_object(&c, x);

@@ -186,33 +186,31 @@ def deepcopy(x: Any, memo: dict[int, Any] | None = None, _nil: Any = _MISSING) -
         elif id(x) in memo:
             return memo[id(x)]
     cls = type(x)
-    copier = _DEEPCOPY_DISPATCH.get(cls)
+    # The stdlib's registry, looked up once as the stdlib does (a metaclass's __hash__
+    # and __eq__ run as often); its own copiers run as ours.
+    copier = _STDLIB_DEEPCOPY_DISPATCH.get(cls)
     if copier is not None:
-        y = copier(x, memo)
+        y = _STDLIB_TO_OWN_COPIERS.get(copier, copier)(x, memo)
+    elif issubclass(cls, type):
+        y = x
     else:
-        copier = _STDLIB_DEEPCOPY_DISPATCH.get(cls)
+        copier = getattr(x, "__deepcopy__", None)
         if copier is not None:
-            y = _STDLIB_TO_OWN_COPIERS.get(copier, copier)(x, memo)
-        elif issubclass(cls, type):
-            y = x
+            y = copier(memo)
         else:
-            copier = getattr(x, "__deepcopy__", None)
-            if copier is not None:
-                y = copier(memo)
+            reductor = _DISPATCH_TABLE.get(cls)
+            if reductor:
+                rv = reductor(x)
             else:
-                reductor = _DISPATCH_TABLE.get(cls)
-                if reductor:
-                    rv = reductor(x)
+                reductor = getattr(x, "__reduce_ex__", None)
+                if reductor is not None:
+                    rv = reductor(4)
                 else:
-                    reductor = getattr(x, "__reduce_ex__", None)
-                    if reductor is not None:
-                        rv = reductor(4)
-                    else:
-                        reductor = getattr(x, "__reduce__", None)
-                        if not reductor:
-                            raise Error("un(deep)copyable object of type %s" % cls)  # noqa: UP031 - str(), as stdlib
-                        rv = reductor()
-                y = x if isinstance(rv, str) else _reconstruct(x, memo, *rv)
+                    reductor = getattr(x, "__reduce__", None)
+                    if not reductor:
+                        raise Error("un(deep)copyable object of type %s" % cls)  # noqa: UP031 - str(), as stdlib
+                    rv = reductor()
+            y = x if isinstance(rv, str) else _reconstruct(x, memo, *rv)
     # An object that is its own copy is not memoised; the original is kept alive
     # (stdlib's _keep_alive, inlined) so that its id cannot be reused meanwhile.
     if y is not x:
@@ -372,18 +370,6 @@ def _deepcopy_method(x: types.MethodType, memo: dict[int, Any]) -> types.MethodT
     return type(x)(function, bound_to)
 
 
-_DEEPCOPY_DISPATCH: dict[type, Any] = dict.fromkeys(_DEEP_ATOMIC_TYPES, _deepcopy_atomic)
-_DEEPCOPY_DISPATCH.update(
-    {
-        list: _deepcopy_list,
-        tuple: _deepcopy_tuple,
-        dict: _deepcopy_dict,
-        types.MethodType: _deepcopy_method,
-    }
-)
-if _FROZENDICT is not None:
-    _DEEPCOPY_DISPATCH[_FROZENDICT] = _deepcopy_frozendict
-
 # Registry entries that are the stdlib's own copiers run as ours (same behaviour).
 _STDLIB_TO_OWN_COPIERS: dict[Any, Any] = {
     getattr(_stdlib_copy, name): own
@@ -399,7 +385,7 @@ _STDLIB_TO_OWN_COPIERS: dict[Any, Any] = {
 }
 
 # From 3.14 an atom's copy is the atom, whatever the memo holds: this ``get`` says so.
-_NO_ATOMS_GET = {}.get
+_NO_ATOMS_GET: Any = {}.get
 
 
 def _foreign_memo_get(memo: Any) -> Any:

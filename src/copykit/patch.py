@@ -60,9 +60,17 @@ def _copy_template(x: Any) -> Any:
     return implementation.copy(x)
 
 
-def _deepcopy_template(x: Any, memo: Any = None, _nil: Any = None) -> Any:
-    implementation: Any = "copykit.patch: implementation"
-    return implementation.deepcopy(x, memo, _nil)
+if sys.version_info >= (3, 15):  # 3.15 dropped deepcopy's _nil parameter
+
+    def _deepcopy_template(x: Any, memo: Any = None) -> Any:
+        implementation: Any = "copykit.patch: implementation"
+        return implementation.deepcopy(x, memo)
+
+else:
+
+    def _deepcopy_template(x: Any, memo: Any = None, _nil: Any = None) -> Any:
+        implementation: Any = "copykit.patch: implementation"
+        return implementation.deepcopy(x, memo, _nil)
 
 
 def enable() -> None:
