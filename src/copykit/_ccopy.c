@@ -142,6 +142,8 @@ typedef struct {
                                         built-in types (see take_copy_registries) */
     int registry_watcher;            /* 3.14+: dict watcher ids, or -1 */
     int clone_watcher;
+    uint64_t clone_watch_bit;        /* 3.14+: what PyDict_Watch(clone_watcher) sets in a
+                                        dict, when seen to set only that (else 0) */
     PyObject *object_reduce_ex, *object_reduce, *object_getstate; /* borrowed from object */
     TypePlan plans[PLAN_CACHE_SIZE];
 } copy_state;
@@ -2149,6 +2151,10 @@ static inline int
 clone_watch(DeepCtx *c, PyObject *x)
 {
 #if WATCH_DICTS
+    if (c->st->clone_watch_bit != 0) {  /* what PyDict_Watch would do, without its call */
+        ((PyDictObject *)x)->_ma_watcher_tag |= c->st->clone_watch_bit;
+        return 0;
+    }
     return PyDict_Watch(c->st->clone_watcher, x);
 #else
     (void)c, (void)x;
@@ -2161,6 +2167,10 @@ static inline void
 clone_unwatch(DeepCtx *c, PyObject *x)
 {
 #if WATCH_DICTS
+    if (c->st->clone_watch_bit != 0) {
+        ((PyDictObject *)x)->_ma_watcher_tag &= ~c->st->clone_watch_bit;
+        return;
+    }
     if (PyDict_Unwatch(c->st->clone_watcher, x) < 0) {
         PyErr_Clear();
     }
@@ -3773,14 +3783,15 @@ copykit_copy(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
         return NULL;
     }
     tp = Py_TYPE(x);
-    if (is_shallow_immutable(tp)) {
-        return Py_NewRef(x);
+    /* the two containers first: their copy is the work, the tests are its overhead */
+    if (tp == &PyDict_Type) {
+        return PyDict_Copy(x);
     }
     if (tp == &PyList_Type) {
         return PyList_GetSlice(x, 0, PyList_GET_SIZE(x));
     }
-    if (tp == &PyDict_Type) {
-        return PyDict_Copy(x);
+    if (is_shallow_immutable(tp)) {
+        return Py_NewRef(x);
     }
     if (tp == &PySet_Type) {
         return PySet_New(x);
@@ -3863,6 +3874,38 @@ take_copy_registries(copy_state *st, PyObject *copy_module)
 #endif
 }
 
+#if WATCH_DICTS
+/* A dict is watched and unwatched for every dict copy begun as a clone, so the bit
+   that PyDict_Watch sets (cpython/dictobject.h: bits 0-7 of _ma_watcher_tag are the
+   watchers') is set directly, once a probe dict showed that watching sets exactly that
+   bit and unwatching clears it; otherwise the calls are made. 0, or -1 with exception
+   set. */
+static int
+learn_clone_watch_bit(copy_state *st)
+{
+    uint64_t bit = (uint64_t)1 << st->clone_watcher, before, watched, after;
+    PyObject *probe = PyDict_New();
+    int rc = -1;
+    st->clone_watch_bit = 0;
+    if (probe == NULL) {
+        return -1;
+    }
+    before = ((PyDictObject *)probe)->_ma_watcher_tag;
+    if (PyDict_Watch(st->clone_watcher, probe) == 0) {
+        watched = ((PyDictObject *)probe)->_ma_watcher_tag;
+        if (PyDict_Unwatch(st->clone_watcher, probe) == 0) {
+            after = ((PyDictObject *)probe)->_ma_watcher_tag;
+            if ((before & bit) == 0 && watched == (before | bit) && after == before) {
+                st->clone_watch_bit = bit;
+            }
+            rc = 0;
+        }
+    }
+    Py_DECREF(probe);
+    return rc;
+}
+#endif
+
 /* 3.14+: watch the registries for changes (registry_version), and have a watcher
    ready for dicts being cloned. Without a free watcher id (8 per interpreter), the
    registries are looked up every time and no dict copy is begun as a clone. 0, or
@@ -3884,9 +3927,12 @@ watch_registries(copy_state *st)
     st->clone_watcher = PyDict_AddWatcher(clone_source_changed);
     if (st->clone_watcher < 0) {
         PyErr_Clear();
+        return 0;
     }
-#endif
+    return learn_clone_watch_bit(st);
+#else
     return 0;
+#endif
 }
 
 /* The getter behind `__dict__` on an ordinary class, read from a throwaway class. */
