@@ -2639,7 +2639,7 @@ frame_next(DeepCtx *c, Frame *f, PyObject **part)
 static inline void
 retrack_for_dict(MemoTable *t, PyObject *original, PyObject *copy)
 {
-    if (t != NULL && copy != original && PyTuple_CheckExact(copy)
+    if (MEMO_UNTRACKS && t != NULL && copy != original && PyTuple_CheckExact(copy)
         && !PyObject_GC_IsTracked(copy)) {
         memotable_retrack_key(t, original);
     }

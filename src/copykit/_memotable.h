@@ -34,6 +34,18 @@
 #define MEMO_UNTRACKED ((uintptr_t)1)
 #define MEMO_UNTRACK_FROM 128  /* entries memoised before any untracking starts */
 
+/* From 3.12 the collector runs only from the interpreter's evaluation loop (and
+   PyErr_CheckSignals, which this module does not call), never from an allocation: it
+   cannot run while a copy runs no Python code, and before any Python code runs the
+   table gives back all it untracked. There untracking is work for nothing (on 3.14,
+   where the collector's calls are functions, about 7% of a JSON-like copy), so the
+   table untracks only before 3.12. */
+#if PY_VERSION_HEX >= 0x030C0000
+#  define MEMO_UNTRACKS 0
+#else
+#  define MEMO_UNTRACKS 1
+#endif
+
 typedef struct {
     uintptr_t key;   /* the original's address (borrowed), low bit MEMO_UNTRACKED */
     PyObject *value; /* its copy (strong) */
@@ -255,7 +267,7 @@ memotable_untrack(MemoTable *t, Py_ssize_t e)
 {
     MemoEntry *entry = &t->entries[e];
     /* small copies end before the collector runs: untracking would only cost */
-    if (e >= MEMO_UNTRACK_FROM && e >= t->settled && !(entry->key & MEMO_UNTRACKED)
+    if (MEMO_UNTRACKS && e >= MEMO_UNTRACK_FROM && e >= t->settled && !(entry->key & MEMO_UNTRACKED)
         && PyObject_GC_IsTracked(entry->value)) {
         PyObject_GC_UnTrack(entry->value);
         entry->key |= MEMO_UNTRACKED;
@@ -266,7 +278,7 @@ memotable_untrack(MemoTable *t, Py_ssize_t e)
 static void
 memotable_retrack_all(MemoTable *t)
 {
-    for (Py_ssize_t e = 0; e < t->used; e++) {
+    for (Py_ssize_t e = 0; MEMO_UNTRACKS && e < t->used; e++) {
         memotable_retrack(&t->entries[e]);
     }
     t->settled = t->used;
@@ -277,7 +289,7 @@ memotable_retrack_all(MemoTable *t)
 static inline void
 memotable_settle(MemoTable *t)
 {
-    for (Py_ssize_t e = t->settled; e < t->used; e++) {
+    for (Py_ssize_t e = t->settled; MEMO_UNTRACKS && e < t->used; e++) {
         memotable_retrack(&t->entries[e]);
     }
     t->settled = t->used;
@@ -287,7 +299,11 @@ memotable_settle(MemoTable *t)
 static void
 memotable_retrack_key(MemoTable *t, const PyObject *key)
 {
-    MemoEntry *entry = memotable_find(t, key);
+    MemoEntry *entry;
+    if (!MEMO_UNTRACKS) {
+        return;
+    }
+    entry = memotable_find(t, key);
     if (entry != NULL) {
         memotable_retrack(entry);
     }
