@@ -12,9 +12,9 @@
 # Needs root. The chroot lives at COPYKIT_SID_ROOT (default /var/cache/copykit/sid). setup
 # is idempotent: it runs debootstrap only when the chroot is missing (about 75 s; into a
 # scratch directory that is renamed when complete, so an interrupted run leaves no
-# half-made chroot), installs whatever package is missing, and bind-mounts /proc, /dev and
-# this checkout at its own absolute path, each only if not mounted yet. A clone anywhere (a
-# CI checkout in /tmp/...) is mounted the same way, and paths inside read as outside.
+# half-made chroot), installs whatever package is missing, and mounts /proc, /dev, /dev/pts
+# and this checkout (at its own absolute path), each only if not mounted yet. A clone anywhere
+# (a CI checkout in /tmp/...) is mounted the same way, and paths inside read as outside.
 #
 # run passes the caller's COPYKIT_*, HYPOTHESIS_PROFILE, CI and PYTHON* variables through
 # and nothing else; `python` and `python3` are pythonX.Y (a directory of symlinks first on
