@@ -156,7 +156,8 @@ MINOR_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
 
 
 def pyenv_interpreters() -> dict[str, Path]:
-    """The newest pyenv CPython X.Y.Z for each of 3.10-3.13 that is installed."""
+    """The newest pyenv CPython X.Y.Z for each of 3.10-3.13 that is installed, and the
+    running interpreter when it is 3.14+ (which pyenv cannot build here: the sid chroot's)."""
     root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
     found: dict[str, Path] = {}
     for minor in MINOR_VERSIONS:
@@ -168,4 +169,6 @@ def pyenv_interpreters() -> dict[str, Path]:
         if candidates:
             newest = max(candidates, key=lambda entry: int(entry.name.rsplit(".", 1)[1]))
             found[minor] = newest / "bin" / "python"
+    if sys.version_info >= (3, 14):
+        found[f"{sys.version_info.major}.{sys.version_info.minor}"] = Path(sys.executable)
     return found

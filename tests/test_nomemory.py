@@ -40,6 +40,15 @@ MAX_BLOCK_GROWTH = 600  # free lists and the memo table's cached storage settle 
 # its own) leaks there too, ~3 objects per failed allocation; stdlib cannot serve as the
 # control because 3.12/3.13 segfault creating copy._reconstruct's generator under failure.
 CPYTHON_LEAKS_UNDER_FAILURE = ("3.13",)
+# CPython 3.14.10 and 3.15.2 segfault in this sweep running Python-level copy code: stdlib's
+# own deepcopy as well as the pure twin (plain Python, so the crash is the interpreter's).
+# Strict: a CPython that stops crashing turns these into failures, to be re-enabled.
+CPYTHON_CRASHES_UNDER_FAILURE = ("3.14", "3.15")
+# From 3.14 the C _abc module's caches (sets of weak references to types such as
+# `generator`, with their callbacks) fill in whichever round an allocation failure first
+# lets an isinstance check through: 41 objects after 1 measured round and after 7 alike
+# (3.14, C), so bounded, where a leak on an error path grows with every round.
+MAX_OBJECT_GROWTH_FROM_314 = 64
 
 INTERPRETERS = pyenv_interpreters()
 
@@ -56,8 +65,18 @@ def sweep(interpreter: Path, module_name: str) -> dict[str, Any]:
     return report
 
 
+CPYTHON_CRASH = pytest.mark.xfail(
+    strict=True, reason="CPython itself segfaults here under failed allocations (stdlib too)"
+)
 CASES = [
-    pytest.param(path, IMPLEMENTATION_MODULES[impl], id=f"{minor}-{impl}")
+    pytest.param(
+        path,
+        IMPLEMENTATION_MODULES[impl],
+        id=f"{minor}-{impl}",
+        marks=[CPYTHON_CRASH]
+        if impl == "python" and minor in CPYTHON_CRASHES_UNDER_FAILURE
+        else [],
+    )
     for minor, path in INTERPRETERS.items()
     for impl in sorted(IMPLEMENTATION_MODULES)
 ]
@@ -113,10 +132,19 @@ def test_failed_allocations_leak_nothing(
         request.applymarker(pytest.mark.xfail(reason=reason, strict=False))
     report = sweep(interpreter, module_name)
     growth = (report["object_growth"], report["block_growth"])
-    assert growth[0] <= MAX_OBJECT_GROWTH and growth[1] <= MAX_BLOCK_GROWTH, growth
+    max_objects = MAX_OBJECT_GROWTH if minor < "3.14" else MAX_OBJECT_GROWTH_FROM_314
+    assert growth[0] <= max_objects and growth[1] <= MAX_BLOCK_GROWTH, growth
 
 
-@pytest.mark.parametrize("interpreter", list(INTERPRETERS.values()), ids=list(INTERPRETERS))
+# Where the twin cannot run the sweep (CPython crashes), C is held to the fixed limit alone.
+TWIN_SWEEPS = {
+    minor: path
+    for minor, path in INTERPRETERS.items()
+    if minor not in CPYTHON_CRASHES_UNDER_FAILURE
+}
+
+
+@pytest.mark.parametrize("interpreter", list(TWIN_SWEEPS.values()), ids=list(TWIN_SWEEPS))
 def test_c_leaks_no_more_than_the_pure_twin_under_failure(interpreter: Path) -> None:
     """Where CPython itself leaks, C must not add to it."""
     c_report = sweep(interpreter, IMPLEMENTATION_MODULES["c"])
