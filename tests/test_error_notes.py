@@ -55,7 +55,10 @@ def notes(error: BaseException) -> list[str]:
 def test_note_names_dict_keys_and_attributes(impl: ModuleType) -> None:
     structure = {"state": Holder(lock=threading.RLock())}
     error = failure(impl.deepcopy, structure)
-    assert notes(error) == ["copykit: failed at root['state'].lock (_thread.RLock)"]
+    assert notes(error) == [
+        "copykit: failed at root['state'].lock (_thread.RLock); "
+        "copykit.deepcopy(x, keep=_thread.RLock) shares it instead of copying"
+    ]
 
 
 @needs_notes
@@ -67,7 +70,10 @@ def test_note_names_list_and_tuple_positions(impl: ModuleType) -> None:
 @needs_notes
 def test_note_names_slot_attributes(impl: ModuleType) -> None:
     error = failure(impl.deepcopy, {"s": Slotted()})
-    assert notes(error) == ["copykit: failed at root['s'].lock (_thread.lock)"]
+    assert notes(error) == [
+        "copykit: failed at root['s'].lock (_thread.lock); "
+        "copykit.deepcopy(x, keep=_thread.lock) shares it instead of copying"
+    ]
 
 
 @needs_notes

@@ -133,7 +133,10 @@ typedef struct {
     PyObject *four;
     PyObject *s_deepcopy, *s_copy, *s_reduce_ex, *s_reduce, *s_getstate, *s_setstate;
     PyObject *s_dict, *s_update, *s_append, *s_items, *s_new, *s_slotnames;
-    PyObject *s_getnewargs, *s_getnewargs_ex, *s_self;
+    PyObject *s_getnewargs, *s_getnewargs_ex, *s_self, *s_class;
+    PyObject *keep_policies;         /* _pycopy._KEEP_POLICIES: id(memo) -> keep policy */
+    PyObject *keep_policy;           /* _pycopy._keep_policy: validates a keep argument */
+    PyObject *object_class;          /* object's __class__ descriptor (borrowed) */
     getter dict_getter;              /* the getter of a plain class's __dict__ */
     RegistryView deep_registry;      /* copy._deepcopy_dispatch */
     RegistryView copy_registry;      /* copy._copy_dispatch (before 3.14) */
@@ -255,6 +258,22 @@ registry_lookup(copy_state *st, PyObject *registry, RegistryView *view, int deep
 /* Memo                                                                     */
 /* ======================================================================== */
 
+/* What deepcopy(..., keep=) shares (see "keep=" below). */
+#define KEEP_TYPES_CACHED 64  /* a power of two */
+
+typedef struct KeepCheck {
+    PyObject *policy;     /* the twin's _KeepPolicy (strong) */
+    PyObject *types;      /* its tuple of types (strong) */
+    PyObject *predicate;  /* its predicate (strong), or NULL */
+    int per_type;         /* isinstance answers may be remembered per type */
+    int register_memo;    /* the policy is the call's own: register it for the memo */
+    int registered;       /* the policy is in _KEEP_POLICIES under this call's memo */
+    PyObject *outer;      /* what _KEEP_POLICIES held there before (strong), or NULL */
+    int cached;           /* entries of seen[] in use */
+    PyTypeObject *seen[KEEP_TYPES_CACHED];  /* strong, or NULL: free */
+    char answers[KEEP_TYPES_CACHED];
+} KeepCheck;
+
 /* One deepcopy call: the memo is the table (table != NULL) or the dict memo. */
 typedef struct {
     copy_state *st;
@@ -268,9 +287,12 @@ typedef struct {
     PyObject *clone;           /* that clone (strong; see dict_clone), or NULL */
     Py_ssize_t clone_pos;      /* PyDict_Next position of its first item not checked */
     Py_ssize_t clone_checked;  /* its items checked (plain key, atom value) */
+    KeepCheck *keep;           /* deepcopy(..., keep=): what to share, or NULL */
+    PyObject *unoffered;       /* a reduce state being copied: not offered to keep */
 } DeepCtx;
 
 static int frames_declone(DeepCtx *c);
+static int keep_register(DeepCtx *c);
 
 /* Enter dict mode with memo (borrowed unless owned); 0 or -1 with exception set. */
 static int
@@ -307,6 +329,9 @@ memo_materialize(DeepCtx *c)
     }
     memotable_clear(c->table);
     if (ctx_use_dict(c, dict, 1) < 0) {
+        return NULL;
+    }
+    if (c->keep != NULL && c->keep->register_memo && keep_register(c) < 0) {
         return NULL;
     }
     return c->memo;
@@ -742,6 +767,173 @@ note_failure_at(copy_state *st, const char *kind, Py_ssize_t position, PyObject 
 }
 
 /* ======================================================================== */
+/* keep=: what the copy shares with the original                            */
+/* ======================================================================== */
+
+/* deepcopy(x, keep=...) validates keep with the twin's _keep_policy. While the call's
+   memo is a dict Python code can see, the policy is registered in the twin's
+   _KEEP_POLICIES under id(memo), so that deepcopy calls with that memo inside hooks
+   (copykit's or the patched copy.deepcopy) honour it too. The walk asks keep_matches
+   about every object it would copy, except atoms, classes and the parts of a reduce
+   value that only carry the object's own parts (its state, a set's list of items). */
+
+
+/* Fill k from a _KeepPolicy (borrowed); 0, or -1 with exception set (k then needs
+   keep_release all the same). */
+static int
+keep_init(KeepCheck *k, PyObject *policy)
+{
+    PyObject *per_type;
+    memset(k, 0, sizeof(*k));
+    k->policy = Py_NewRef(policy);
+    k->types = PyObject_GetAttrString(policy, "types");
+    k->predicate = PyObject_GetAttrString(policy, "predicate");
+    per_type = PyObject_GetAttrString(policy, "per_type");
+    if (k->types == NULL || k->predicate == NULL || per_type == NULL) {
+        Py_XDECREF(per_type);
+        return -1;
+    }
+    if (k->predicate == Py_None) {
+        Py_CLEAR(k->predicate);
+    }
+    k->per_type = per_type == Py_True;
+    Py_DECREF(per_type);
+    return 0;
+}
+
+/* Drop what k holds (after keep_unregister). */
+static void
+keep_release(KeepCheck *k)
+{
+    for (int i = 0; i < KEEP_TYPES_CACHED; i++) {
+        Py_XDECREF(k->seen[i]);
+    }
+    Py_XDECREF(k->policy);
+    Py_XDECREF(k->types);
+    Py_XDECREF(k->predicate);
+    Py_XDECREF(k->outer);
+}
+
+/* _KEEP_POLICIES[id(memo)] = the policy, for the rest of the call (keep_unregister);
+   needs the memo as a dict (c->memo_key). 0, or -1 with exception set. */
+static int
+keep_register(DeepCtx *c)
+{
+    KeepCheck *k = c->keep;
+    PyObject *registry = c->st->keep_policies;
+    PyObject *outer = PyDict_GetItemWithError(registry, c->memo_key);
+    if (outer == NULL && PyErr_Occurred()) {
+        return -1;
+    }
+    Py_XINCREF(outer);  /* a hook's own deepcopy(..., keep=) nests: put back after */
+    if (PyDict_SetItem(registry, c->memo_key, k->policy) < 0) {
+        Py_XDECREF(outer);
+        return -1;
+    }
+    k->outer = outer;
+    k->registered = 1;
+    return 0;
+}
+
+/* Undo keep_register, if it was done; a pending exception stays pending. */
+static void
+keep_unregister(DeepCtx *c)
+{
+    KeepCheck *k = c->keep;
+    PyObject *registry;
+    if (k == NULL || !k->registered) {
+        return;
+    }
+    registry = c->st->keep_policies;
+    k->registered = 0;
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *exc = PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+#endif
+    /* replacing or deleting an int key allocates nothing; it fails only if a program
+       took the entry out meanwhile, and then there is nothing to undo */
+    if ((k->outer != NULL ? PyDict_SetItem(registry, c->memo_key, k->outer)
+                          : PyDict_DelItem(registry, c->memo_key)) < 0) {
+        PyErr_Clear();
+    }
+    Py_CLEAR(k->outer);
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(exc);
+#else
+    PyErr_Restore(type, value, tb);
+#endif
+}
+
+/* Can isinstance(obj, T), T of an ordinary metaclass or ABCMeta, differ between two
+   instances of tp? Only when obj.__class__ may name another class (a __class__ of its
+   own, or attribute lookup by code). The twin's _answer_depends_on_type_only. */
+static int
+keep_answer_per_type(copy_state *st, PyTypeObject *tp)
+{
+    return tp->tp_getattro == PyObject_GenericGetAttr
+           && _PyType_Lookup(tp, st->s_class) == st->object_class;
+}
+
+/* Does the keep policy share x (not in the memo)? 1 yes, 0 no, or -1 with exception
+   set and the path note started. Atoms and classes are never offered. The predicate,
+   a metaclass's __instancecheck__ or a __class__ property may run code, so the memo is
+   settled first, unless the answer for x's type is remembered. */
+static NO_INLINE int
+keep_matches(DeepCtx *c, PyObject *x)
+{
+    KeepCheck *k = c->keep;
+    PyTypeObject *tp = Py_TYPE(x);
+    size_t slot = ((uintptr_t)tp >> 4) & (KEEP_TYPES_CACHED - 1);
+    int r;
+    if (is_deep_atomic(tp) || PyType_Check(x)) {
+        return 0;
+    }
+    if (k->predicate == NULL) {
+        while (k->seen[slot] != NULL) {
+            if (k->seen[slot] == tp) {
+                return k->answers[slot];
+            }
+            slot = (slot + 1) & (KEEP_TYPES_CACHED - 1);
+        }
+    }
+    if (memo_settle(c) < 0) {
+        return -1;
+    }
+    if (k->predicate != NULL) {
+        PyObject *result = PyObject_CallOneArg(k->predicate, x);
+        r = result != NULL ? PyObject_IsTrue(result) : -1;
+        Py_XDECREF(result);
+    }
+    else {
+        r = PyObject_IsInstance(x, k->types);
+    }
+    if (r < 0) {
+        call_note(c->st, "_note_keep_failure", x, NULL);
+        return -1;
+    }
+    /* slot is still free: only this call's walk fills k (nested calls have their own) */
+    if (k->predicate == NULL && k->per_type && k->cached < KEEP_TYPES_CACHED / 2
+        && keep_answer_per_type(c->st, tp)) {
+        k->seen[slot] = (PyTypeObject *)Py_NewRef(tp);
+        k->answers[slot] = (char)r;
+        k->cached++;
+    }
+    return r;
+}
+
+/* keep_matches unless there is no policy or x is the reduce state being copied. */
+static inline int
+keep_offer(DeepCtx *c, PyObject *x)
+{
+    if (c->keep == NULL || x == c->unoffered) {
+        return 0;
+    }
+    return keep_matches(c, x);
+}
+
+/* ======================================================================== */
 /* Reduce and reconstruct                                                   */
 /* ======================================================================== */
 
@@ -920,20 +1112,62 @@ reconstruct_in_python(DeepCtx *c, copy_state *st, PyObject *x, PyObject *rv)
     return y;
 }
 
+/* The deep copy of a reduce state (new reference, or NULL with exception set). The
+   state only carries the object's parts: it is not offered to keep, and neither are
+   the two dicts of a (instance dict, slot values) pair (the twin's
+   _deepcopy_pair_state, used only under keep=). */
+static PyObject *
+deepcopy_state(DeepCtx *c, PyObject *state)
+{
+    PyObject *saved = c->unoffered, *copy, *parts[2];
+    if (c->keep == NULL || !PyTuple_CheckExact(state) || PyTuple_GET_SIZE(state) != 2) {
+        c->unoffered = state;
+        copy = deepcopy_object(c, state);
+        c->unoffered = saved;
+        return copy;
+    }
+    for (Py_ssize_t i = 0; i < 2; i++) {
+        c->unoffered = PyTuple_GET_ITEM(state, i);
+        parts[i] = deepcopy_object(c, c->unoffered);
+        c->unoffered = saved;
+        if (parts[i] == NULL) {
+            note_failure_at(c->st, "_Index", i, PyTuple_GET_ITEM(state, i));
+            if (i == 1) {
+                Py_DECREF(parts[0]);
+            }
+            return NULL;
+        }
+    }
+    if (parts[0] == PyTuple_GET_ITEM(state, 0) && parts[1] == PyTuple_GET_ITEM(state, 1)) {
+        copy = Py_NewRef(state);
+    }
+    else {
+        copy = PyTuple_Pack(2, parts[0], parts[1]);
+    }
+    Py_DECREF(parts[0]);
+    Py_DECREF(parts[1]);
+    return copy;
+}
+
 /* The reduce arguments with every element deep-copied, as a new tuple even when no
    element changed: func(*args) receives a fresh tuple in the stdlib, and some
-   constructors keep it (operator.itemgetter). NULL with exception set on failure. */
+   constructors keep it (operator.itemgetter). A set's first argument carries its items
+   (not offered to keep). NULL with exception set on failure. */
 static PyObject *
-deepcopy_args(DeepCtx *c, PyObject *args)
+deepcopy_args(DeepCtx *c, PyObject *args, int first_is_carrier)
 {
     Py_ssize_t n = PyTuple_GET_SIZE(args);
     PyObject *copies = PyTuple_New(n);
+    PyObject *saved = c->unoffered;
     if (copies == NULL) {
         return NULL;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *arg = PyTuple_GET_ITEM(args, i);
-        PyObject *copy = deepcopy_object(c, arg);
+        PyObject *copy;
+        c->unoffered = i == 0 && first_is_carrier ? arg : NULL;
+        copy = deepcopy_object(c, arg);
+        c->unoffered = saved;
         if (copy == NULL) {
             note_failure_at(c->st, "_ReduceArgument", i, arg);
             Py_DECREF(copies);
@@ -1341,7 +1575,7 @@ reconstruct(DeepCtx *c, copy_state *st, PyObject *x, PyObject *rv)
         newargs = Py_NewRef(args);
     }
     else if (c != NULL && PyTuple_GET_SIZE(args) > 0) {
-        newargs = deepcopy_args(c, args);
+        newargs = deepcopy_args(c, args, PyAnySet_Check(x));
     }
     else {
         newargs = Py_NewRef(args);
@@ -1358,7 +1592,7 @@ reconstruct(DeepCtx *c, copy_state *st, PyObject *x, PyObject *rv)
     }
     if (state != Py_None) {
         if (c != NULL) {
-            state_copy = deepcopy_object(c, state);
+            state_copy = deepcopy_state(c, state);
             if (state_copy == NULL) {
                 call_note(st, "_note_state_failure", state, NULL);
                 goto error;
@@ -1900,7 +2134,7 @@ deepcopy_by_plan(DeepCtx *c, const TypePlan *cached, PyObject *x)
     memotable_untrack(c->table, c->table->used - 1);
     if (state != Py_None) {
         int applied;
-        state_copy = deepcopy_object(c, state);
+        state_copy = deepcopy_state(c, state);
         if (state_copy == NULL) {
             call_note(st, "_note_state_failure", state, NULL);
             goto error;
@@ -1957,7 +2191,7 @@ deepcopy_by_getstate(DeepCtx *c, PyObject *x)
         goto error;
     }
     if (state != Py_None) {
-        state_copy = deepcopy_object(c, state);
+        state_copy = deepcopy_state(c, state);
         if (state_copy == NULL) {
             call_note(st, "_note_state_failure", state, NULL);
             goto error;
@@ -2856,6 +3090,12 @@ copy_set_part(DeepCtx *c, PyObject *part, int fresh, int *push, PyObject **items
             return copy;  /* found, or NULL with exception set */
         }
     }
+    if (c->keep != NULL) {
+        r = keep_matches(c, part);
+        if (r != 0) {
+            return r > 0 ? Py_NewRef(part) : NULL;
+        }
+    }
     r = set_walkable(c->st, Py_TYPE(part));
     if (r <= 0) {
         /* registered copiers or reductors: the general path */
@@ -2912,6 +3152,12 @@ copy_part(DeepCtx *c, Frame *f, PyObject *part, int *push, PyObject **items)
         r = memo_find(c, part, &copy);
         if (r != 0) {
             return copy;  /* found, or NULL with exception set */
+        }
+    }
+    if (c->keep != NULL && f->items == NULL) {  /* a set's list of items: not offered */
+        r = keep_matches(c, part);
+        if (r != 0) {
+            return r > 0 ? Py_NewRef(part) : NULL;
         }
     }
     if (c->table != NULL) {
@@ -3396,6 +3642,12 @@ deepcopy_fresh(DeepCtx *c, PyObject *x)
 {
     PyTypeObject *tp = Py_TYPE(x);
     PyObject *y;
+    if (c->keep != NULL) {
+        int kept = keep_offer(c, x);
+        if (kept != 0) {
+            return kept > 0 ? Py_NewRef(x) : NULL;  /* shared, and not memoised */
+        }
+    }
     if (tp == &PyList_Type || tp == &PyDict_Type || tp == &PyTuple_Type) {
         if (c->table != NULL && tp == &PyTuple_Type && sequence_is_leaf(x)) {
             return Py_NewRef(x);  /* every item its own copy: the tuple too */
@@ -3509,11 +3761,12 @@ deepcopy_object(DeepCtx *c, PyObject *x)
 /* Public functions                                                         */
 /* ======================================================================== */
 
-/* Parse (x, memo=None, _nil=<not given>) / (x) from a vectorcall into out[] (NULL
-   when not given); 0 or -1 with TypeError set. */
+/* Parse (x, memo=None, _nil=<not given>, *, keep=None) / (x) from a vectorcall into
+   out[] and *keep (NULL when not given; keep NULL: no such keyword); 0 or -1 with
+   TypeError set. */
 static int
 parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
-           Py_ssize_t maxargs, PyObject **out)
+           Py_ssize_t maxargs, PyObject **out, PyObject **keep)
 {
     static const char *const names[3] = {"x", "memo", "_nil"};
     Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
@@ -3538,6 +3791,10 @@ parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject 
     for (Py_ssize_t k = 0; k < nkw; k++) {
         PyObject *name = PyTuple_GET_ITEM(kwnames, k);
         Py_ssize_t which = -1;
+        if (keep != NULL && PyUnicode_CompareWithASCIIString(name, "keep") == 0) {
+            *keep = args[nargs + k];  /* a repeated keyword never gets here */
+            continue;
+        }
         for (Py_ssize_t j = 0; j < maxargs; j++) {
             if (PyUnicode_CompareWithASCIIString(name, names[j]) == 0) {
                 which = j;
@@ -3563,16 +3820,29 @@ parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject 
     return 0;
 }
 
-/* deepcopy(x, memo[, _nil]) with a memo that is not an exact dict: the pure twin. */
+/* deepcopy(x, memo[, _nil][, keep=keep]) with a memo that is not an exact dict: the
+   pure twin (nil, keep NULL: not passed on). */
 static PyObject *
-deepcopy_in_python(copy_state *st, PyObject *x, PyObject *memo, PyObject *nil)
+deepcopy_in_python(copy_state *st, PyObject *x, PyObject *memo, PyObject *nil,
+                   PyObject *keep)
 {
     PyObject *func = PyObject_GetAttrString(st->pycopy, "deepcopy");
-    PyObject *y;
+    PyObject *args, *kwargs = NULL, *y = NULL;
     if (func == NULL) {
         return NULL;
     }
-    y = PyObject_CallFunctionObjArgs(func, x, memo, nil, NULL);
+    args = nil != NULL ? PyTuple_Pack(3, x, memo, nil) : PyTuple_Pack(2, x, memo);
+    if (args != NULL && keep != NULL) {
+        kwargs = PyDict_New();
+        if (kwargs == NULL || PyDict_SetItemString(kwargs, "keep", keep) < 0) {
+            Py_CLEAR(args);
+        }
+    }
+    if (args != NULL) {
+        y = PyObject_Call(func, args, kwargs);
+    }
+    Py_XDECREF(kwargs);
+    Py_XDECREF(args);
     Py_DECREF(func);
     return y;
 }
@@ -3591,9 +3861,9 @@ memo_lookup_nil(DeepCtx *c, PyObject *x, PyObject *nil, PyObject **found)
 }
 
 #if DEEPCOPY_MAX_ARGS > 2
-#  define DEEPCOPY_SIGNATURE "deepcopy($module, /, x, memo=None, _nil=[])\n--\n\n"
+#  define DEEPCOPY_SIGNATURE "deepcopy($module, /, x, memo=None, _nil=[], *, keep=None)\n--\n\n"
 #else
-#  define DEEPCOPY_SIGNATURE "deepcopy($module, /, x, memo=None)\n--\n\n"
+#  define DEEPCOPY_SIGNATURE "deepcopy($module, /, x, memo=None, *, keep=None)\n--\n\n"
 #endif
 /* deepcopy(x, memo, _nil) with a dict memo (before 3.15): the stdlib's _nil makes a
    memo value that is this object count as absent. New reference, or NULL with
@@ -3618,29 +3888,19 @@ DEEPCOPY_SIGNATURE
 "Return a deep copy of x, exactly as copy.deepcopy does.\n\n"
 "memo is the dictionary of objects already copied (id(original) -> copy, plus the\n"
 "keep-alive list at memo[id(memo)]). Raises copy.Error for objects that cannot be\n"
-"copied and whatever the objects' own hooks raise.");
+"copied and whatever the objects' own hooks raise.\n\n"
+"keep (copykit's own) is what the copy shares instead of copying: a type or tuple\n"
+"of types (as isinstance matches them) or a predicate keep(obj) -> bool; atoms and\n"
+"classes are never offered. Any other keep raises TypeError before copying.");
 
-static PyObject *
-copykit_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
-                 PyObject *kwnames)
+/* deepcopy(x, memo, _nil) for parsed arguments (nil NULL: not given), with keep the
+   policy to follow or NULL. New reference, or NULL with exception set. */
+static inline PyObject *
+deepcopy_call(copy_state *st, PyObject *x, PyObject *memo, PyObject *nil, KeepCheck *keep)
 {
-    copy_state *st = get_state(module);
-    PyObject *x, *memo, *nil = NULL, *y;
-    PyObject *parsed[DEEPCOPY_MAX_ARGS];
+    PyObject *y;
     MemoTable table;
-    DeepCtx c = {st, NULL, NULL, NULL, 0, NULL, 0, NULL, NULL, 0, 0};
-    if (nargs == 1 && kwnames == NULL) {
-        x = args[0];
-        memo = Py_None;
-    }
-    else if (parse_args("deepcopy", args, nargs, kwnames, DEEPCOPY_MAX_ARGS, parsed) < 0) {
-        return NULL;
-    }
-    else {
-        x = parsed[0];
-        memo = parsed[1] != NULL ? parsed[1] : Py_None;
-        nil = DEEPCOPY_MAX_ARGS > 2 ? parsed[DEEPCOPY_MAX_ARGS - 1] : NULL;
-    }
+    DeepCtx c = {st, NULL, NULL, NULL, 0, NULL, 0, NULL, NULL, 0, 0, keep, NULL};
 #if ATOMS_BYPASS_MEMO
     /* 3.14+: atomic types before the memo, whatever the memo is (types a program added
        are found where the memo would be read next: deepcopy_object, deepcopy_with_nil) */
@@ -3653,15 +3913,19 @@ copykit_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
             return Py_NewRef(x);
         }
         memotable_init(&table);
-        c.table = &table;
+        c.table = &table;  /* a keep policy is registered if the memo is materialised */
     }
     else if (PyDict_CheckExact(memo)) {
         if (ctx_use_dict(&c, memo, 0) < 0) {
             return NULL;
         }
+        if (keep != NULL && keep->register_memo && keep_register(&c) < 0) {
+            Py_DECREF(c.memo_key);
+            return NULL;
+        }
     }
     else {
-        return deepcopy_in_python(st, x, memo, nil);  /* nil NULL: not passed on */
+        return deepcopy_in_python(st, x, memo, nil, NULL);  /* nil NULL: not passed on */
     }
     if (nil != NULL && c.table == NULL) {
         y = deepcopy_with_nil(&c, x, nil);
@@ -3669,6 +3933,7 @@ copykit_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     else {
         y = deepcopy_object(&c, x);
     }
+    keep_unregister(&c);
     if (c.table != NULL) {
         memotable_clear(c.table);
     }
@@ -3678,6 +3943,75 @@ copykit_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         Py_DECREF(c.memo);
     }
     return y;
+}
+
+/* deepcopy(x, memo, _nil) under a keep policy: the caller's keep (not None; validated
+   here, registered for the memo while it runs) when registered is NULL, else the
+   policy registered for memo by a deepcopy(..., keep=) in progress (borrowed). */
+static NO_INLINE PyObject *
+deepcopy_keeping(copy_state *st, PyObject *x, PyObject *memo, PyObject *nil, PyObject *keep,
+                 PyObject *registered)
+{
+    PyObject *policy, *y = NULL;
+    KeepCheck *check;
+    if (registered == NULL && memo != Py_None && !PyDict_CheckExact(memo)) {
+        return deepcopy_in_python(st, x, memo, nil, keep);
+    }
+    policy = registered != NULL ? Py_NewRef(registered)
+                                : PyObject_CallOneArg(st->keep_policy, keep);
+    if (policy == NULL) {
+        return NULL;  /* the TypeError for a keep of the wrong kind */
+    }
+    check = PyMem_Malloc(sizeof(KeepCheck));
+    if (check == NULL) {
+        Py_DECREF(policy);
+        return PyErr_NoMemory();
+    }
+    if (keep_init(check, policy) == 0) {
+        check->register_memo = registered == NULL;
+        y = deepcopy_call(st, x, memo, nil, check);
+    }
+    keep_release(check);
+    PyMem_Free(check);
+    Py_DECREF(policy);
+    return y;
+}
+
+static PyObject *
+copykit_deepcopy(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                 PyObject *kwnames)
+{
+    copy_state *st = get_state(module);
+    PyObject *x, *memo, *nil, *keep = NULL, *registered;
+    PyObject *parsed[DEEPCOPY_MAX_ARGS];
+    if (nargs == 1 && kwnames == NULL) {
+        return deepcopy_call(st, args[0], Py_None, NULL, NULL);
+    }
+    if (parse_args("deepcopy", args, nargs, kwnames, DEEPCOPY_MAX_ARGS, parsed, &keep) < 0) {
+        return NULL;
+    }
+    x = parsed[0];
+    memo = parsed[1] != NULL ? parsed[1] : Py_None;
+    nil = DEEPCOPY_MAX_ARGS > 2 ? parsed[DEEPCOPY_MAX_ARGS - 1] : NULL;
+    if (keep != NULL && keep != Py_None) {
+        return deepcopy_keeping(st, x, memo, nil, keep, NULL);
+    }
+    if (memo != Py_None && PyDict_GET_SIZE(st->keep_policies) != 0 && PyDict_CheckExact(memo)) {
+        /* inside a deepcopy(..., keep=) with this memo (from a hook): its policy holds */
+        PyObject *key = PyLong_FromVoidPtr(memo);
+        if (key == NULL) {
+            return NULL;
+        }
+        registered = PyDict_GetItemWithError(st->keep_policies, key);
+        Py_DECREF(key);
+        if (registered != NULL) {
+            return deepcopy_keeping(st, x, memo, nil, NULL, registered);
+        }
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+    }
+    return deepcopy_call(st, x, memo, nil, NULL);
 }
 
 PyDoc_STRVAR(copy_doc,
@@ -3801,7 +4135,7 @@ copykit_copy(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
     if (nargs == 1 && kwnames == NULL) {
         x = args[0];
     }
-    else if (parse_args("copy", args, nargs, kwnames, 1, &x) < 0) {
+    else if (parse_args("copy", args, nargs, kwnames, 1, &x, NULL) < 0) {
         return NULL;
     }
     tp = Py_TYPE(x);
@@ -3985,7 +4319,7 @@ intern_names(copy_state *st)
         {&st->s_dict, "__dict__"}, {&st->s_update, "update"}, {&st->s_append, "append"},
         {&st->s_items, "items"}, {&st->s_new, "__new__"}, {&st->s_slotnames, "__slotnames__"},
         {&st->s_getnewargs, "__getnewargs__"}, {&st->s_getnewargs_ex, "__getnewargs_ex__"},
-        {&st->s_self, "__self__"},
+        {&st->s_self, "__self__"}, {&st->s_class, "__class__"},
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         *names[i].field = PyUnicode_InternFromString(names[i].text);
@@ -4020,12 +4354,15 @@ copykit_exec(PyObject *module)
         || take_attr(&st->dispatch_table, copyreg, "dispatch_table") < 0
         || take_attr(&st->copyreg_newobj, copyreg, "__newobj__") < 0
         || take_attr(&st->own_copiers, st->pycopy, "_STDLIB_TO_OWN_COPIERS") < 0
-        || take_attr(&st->own_atomic, st->pycopy, "_deepcopy_atomic") < 0) {
+        || take_attr(&st->own_atomic, st->pycopy, "_deepcopy_atomic") < 0
+        || take_attr(&st->keep_policies, st->pycopy, "_KEEP_POLICIES") < 0
+        || take_attr(&st->keep_policy, st->pycopy, "_keep_policy") < 0) {
         goto done;
     }
     if (!PyDict_CheckExact(st->dispatch_table) || !PyDict_CheckExact(st->own_copiers)
         || (st->stdlib_copy_dispatch != NULL && !PyDict_CheckExact(st->stdlib_copy_dispatch))
-        || !PyDict_CheckExact(st->stdlib_deep_dispatch)) {
+        || !PyDict_CheckExact(st->stdlib_deep_dispatch)
+        || !PyDict_CheckExact(st->keep_policies)) {
         PyErr_SetString(PyExc_ImportError, "copykit._ccopy: unexpected copy module layout");
         goto done;
     }
@@ -4037,6 +4374,7 @@ copykit_exec(PyObject *module)
     st->object_reduce_ex = _PyType_Lookup(&PyBaseObject_Type, st->s_reduce_ex);
     st->object_reduce = _PyType_Lookup(&PyBaseObject_Type, st->s_reduce);
     st->object_getstate = _PyType_Lookup(&PyBaseObject_Type, st->s_getstate);
+    st->object_class = _PyType_Lookup(&PyBaseObject_Type, st->s_class);
     if (dictview_verify() < 0 || learn_dict_getter(st) < 0
         || PyModule_AddObjectRef(module, "_DICT_LAYOUT_VERIFIED",
                                  dictview_ok ? Py_True : Py_False) < 0) {
@@ -4068,7 +4406,8 @@ done:
     X(st->s_deepcopy) X(st->s_copy) X(st->s_reduce_ex) X(st->s_reduce)                \
     X(st->s_getstate) X(st->s_setstate) X(st->s_dict) X(st->s_update) X(st->s_append) \
     X(st->s_items) X(st->s_new) X(st->s_slotnames) X(st->s_getnewargs)                \
-    X(st->s_getnewargs_ex) X(st->s_self)
+    X(st->s_getnewargs_ex) X(st->s_self) X(st->s_class) X(st->keep_policies)          \
+    X(st->keep_policy)
 
 static int
 copykit_traverse(PyObject *module, visitproc visit, void *arg)

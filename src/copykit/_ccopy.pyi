@@ -1,5 +1,6 @@
 """Stub for copykit._ccopy, the C twin of copykit._pycopy."""
 
+from collections.abc import Callable
 from copy import Error as Error
 from typing import Any
 
@@ -14,5 +15,11 @@ _DICT_LAYOUT_VERIFIED: bool
 def copy(x: Any) -> Any:
     """Return a shallow copy of ``x``, exactly as ``copy.copy`` does."""
 
-def deepcopy(x: Any, memo: dict[int, Any] | None = None, _nil: Any = ...) -> Any:
+def deepcopy(
+    x: Any,
+    memo: dict[int, Any] | None = None,
+    _nil: Any = ...,
+    *,
+    keep: type | tuple[type, ...] | Callable[[Any], object] | None = None,
+) -> Any:
     """Return a deep copy of ``x``, exactly as ``copy.deepcopy`` does."""

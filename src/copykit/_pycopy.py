@@ -18,12 +18,14 @@ import copyreg
 import sys
 import types
 import weakref
+from abc import ABCMeta
 from copy import Error
 
 from copykit._replace import replace
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs import copykit ~10 ms
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 __all__ = ["Error", "copy", "deepcopy", "replace"]
@@ -32,6 +34,9 @@ __all__ = ["Error", "copy", "deepcopy", "replace"]
 _MISSING: Any = object()
 # Passed by the container loops to deepcopy: "I have looked this object up already".
 _LOOKED_UP: Any = object()
+# Passed for a part of a reduce value that is not a part of the structure (an instance's
+# state, a set's temporary list of items): looked up as usual, but never offered to keep.
+_UNOFFERED: Any = object()
 
 # ---------------------------------------------------------------------------
 # Atomic and immutable types
@@ -156,7 +161,13 @@ def copy(x: Any) -> Any:
 # ---------------------------------------------------------------------------
 
 
-def deepcopy(x: Any, memo: dict[int, Any] | None = None, _nil: Any = _MISSING) -> Any:
+def deepcopy(
+    x: Any,
+    memo: dict[int, Any] | None = None,
+    _nil: Any = _MISSING,
+    *,
+    keep: type | tuple[type, ...] | Callable[[Any], object] | None = None,
+) -> Any:
     """Return a deep copy of ``x``, exactly as ``copy.deepcopy`` does.
 
     ``memo`` is the dictionary of objects already copied (``id(original) -> copy``,
@@ -164,7 +175,16 @@ def deepcopy(x: Any, memo: dict[int, Any] | None = None, _nil: Any = _MISSING) -
     or to pre-seed copies. Raises ``copy.Error`` for objects that cannot be copied and
     whatever the objects' own hooks raise; on Python 3.11+ a failure inside a
     structure carries a note naming the path to the failing object.
+
+    ``keep`` (copykit's own; the stdlib has no such argument) names what the copy shares
+    with the original instead of copying: a type or tuple of types (matched as by
+    ``isinstance``) or a predicate ``keep(obj) -> bool``. Every object the copy would
+    copy is offered, except atoms and classes; a matched one is the copy of itself,
+    wherever it occurs. A ``keep`` of any other kind raises ``TypeError`` before
+    anything is copied. See docs/keep.md.
     """
+    if keep is not None:
+        return _deepcopy_keeping(x, memo, _nil, keep)
     # This is the one recursive entry point, and every path through it uses no more
     # Python frames per level of nesting than the stdlib does, so structures nest as
     # deep here as there before RecursionError. Container loops look their items up
@@ -186,6 +206,8 @@ def deepcopy(x: Any, memo: dict[int, Any] | None = None, _nil: Any = _MISSING) -
         elif id(x) in memo:
             return memo[id(x)]
     cls = type(x)
+    if _KEEP_POLICIES and _nil is not _UNOFFERED and _kept(x, memo):
+        return x  # shared, not copied (and not memoised: each occurrence is asked)
     # The stdlib's registry, looked up once as the stdlib does (a metaclass's __hash__
     # and __eq__ run as often); its own copiers run as ours.
     copier = _STDLIB_DEEPCOPY_DISPATCH.get(cls)
@@ -232,9 +254,10 @@ if _MEMO_LOOKUP_BY_CONTAINS:
         deepcopy.__code__, globals(), "deepcopy", deepcopy.__defaults__
     )
     _deepcopy_looked_up.__qualname__ = "deepcopy"
-    deepcopy.__code__ = deepcopy.__code__.replace(co_argcount=2, co_kwonlyargcount=1)
+    _deepcopy_looked_up.__kwdefaults__ = {"keep": None}
+    deepcopy.__code__ = deepcopy.__code__.replace(co_argcount=2, co_kwonlyargcount=2)
     deepcopy.__defaults__ = (None,)
-    deepcopy.__kwdefaults__ = {"_nil": _MISSING}
+    deepcopy.__kwdefaults__ = {"_nil": _MISSING, "keep": None}
 
 
 def _deepcopy_atomic(x: Any, memo: dict[int, Any]) -> Any:
@@ -402,6 +425,135 @@ def _foreign_memo_get(memo: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------
+# keep=: what the copy shares with the original
+# ---------------------------------------------------------------------------
+#
+# deepcopy(x, keep=...) registers its policy under id(memo) for the length of the call;
+# every deepcopy with that memo (the recursion here, the C twin's, and copykit's or the
+# patched copy.deepcopy inside a __deepcopy__ hook that passes the memo on) asks it
+# about each object it would copy. The memo itself stays the stdlib's plain dict.
+
+# id(memo) -> the _KeepPolicy of the deepcopy(..., keep=...) call using that memo.
+_KEEP_POLICIES: dict[int, _KeepPolicy] = {}
+
+# The metaclasses whose isinstance answer depends on the object's type only.
+_PER_TYPE_METACLASSES = (type, ABCMeta)
+_MRO_OF: Any = type.__dict__["__mro__"].__get__
+_NAMESPACE_OF: Any = type.__dict__["__dict__"].__get__
+
+
+def _type_lookup(cls: type, name: str) -> Any:
+    """What ``cls`` provides as ``name`` (its MRO's first namespace that has it), or None;
+    no attribute hook runs."""
+    for base in _MRO_OF(cls):
+        namespace = _NAMESPACE_OF(base)
+        if name in namespace:
+            return namespace[name]
+    return None
+
+
+_OBJECT_CLASS = _type_lookup(object, "__class__")
+_OBJECT_GETATTRIBUTE = _type_lookup(object, "__getattribute__")
+
+
+# Built-in containers, whose own (C) __getattribute__ is object's generic one.
+_GENERIC_ATTRIBUTE_CONTAINERS = frozenset(
+    {dict, list, tuple, set, frozenset, bytearray} | ({_FROZENDICT} if _FROZENDICT else set())
+)
+
+
+def _answer_depends_on_type_only(cls: type) -> bool:
+    """Is ``isinstance(obj, T)`` the same for every instance of ``cls`` (T of a per-type
+    metaclass)? So unless ``obj.__class__`` may tell another class than ``cls``."""
+    if cls in _GENERIC_ATTRIBUTE_CONTAINERS:
+        return True
+    return (
+        _type_lookup(cls, "__class__") is _OBJECT_CLASS
+        and _type_lookup(cls, "__getattribute__") is _OBJECT_GETATTRIBUTE
+        and _type_lookup(cls, "__getattr__") is None
+    )
+
+
+class _KeepPolicy:
+    """A validated ``keep``: the types an object must be an instance of, or a predicate."""
+
+    __slots__ = ("types", "predicate", "per_type", "answers")
+
+    def __init__(self, types: tuple[type, ...], predicate: Callable[[Any], object] | None):
+        self.types = types
+        self.predicate = predicate
+        # Answers are remembered per type when they can only depend on the type.
+        self.per_type = all(type(t) in _PER_TYPE_METACLASSES for t in types)
+        self.answers: dict[int, tuple[type, bool]] = {}  # id(cls) -> (cls, answer)
+
+    def matches(self, x: Any) -> bool:
+        """Should the copy share ``x``? Whatever the predicate or isinstance raises propagates."""
+        if self.predicate is not None:
+            return bool(self.predicate(x))
+        cls = type(x)
+        known = self.answers.get(id(cls))
+        if known is not None:
+            return known[1]
+        answer = isinstance(x, self.types)
+        if self.per_type and _answer_depends_on_type_only(cls):
+            self.answers[id(cls)] = (cls, answer)
+        return answer
+
+
+def _keep_policy(keep: Any) -> _KeepPolicy:
+    """Validate ``keep``: a type, a tuple of types, a union of types or a callable."""
+    if isinstance(keep, type):
+        return _KeepPolicy((keep,), None)
+    if isinstance(keep, (tuple, types.UnionType)):
+        members = keep if isinstance(keep, tuple) else keep.__args__
+        for member in members:
+            if not isinstance(member, type):
+                raise TypeError(
+                    "keep must be a type, a tuple of types or a callable; "
+                    f"its {type(keep).__name__} holds {member!r}, which is not a type"
+                )
+        return _KeepPolicy(tuple(members), None)
+    if callable(keep):
+        return _KeepPolicy((), keep)
+    raise TypeError(
+        f"keep must be a type, a tuple of types or a callable, not {type(keep).__name__!r}"
+    )
+
+
+def _deepcopy_keeping(x: Any, memo: dict[int, Any] | None, nil: Any, keep: object) -> Any:
+    """deepcopy(x, memo, keep=keep): the policy is registered for the memo meanwhile."""
+    policy = _keep_policy(keep)
+    if memo is None:
+        memo = {}
+    memo_id = id(memo)
+    outer = _KEEP_POLICIES.get(memo_id)  # a hook's own deepcopy(..., keep=) nests
+    _KEEP_POLICIES[memo_id] = policy
+    try:
+        return _deepcopy_looked_up(x, memo, nil)
+    finally:
+        if outer is None:
+            del _KEEP_POLICIES[memo_id]
+        else:
+            _KEEP_POLICIES[memo_id] = outer
+
+
+def _kept(x: Any, memo: dict[int, Any]) -> bool:
+    """Does the keep policy registered for ``memo`` share ``x``? Atoms and classes are
+    never offered; an exception from the policy gets a path note saying so."""
+    policy = _KEEP_POLICIES.get(id(memo))
+    if policy is None:
+        return False
+    cls = type(x)
+    if cls in _DEEP_ATOMIC_TYPES or issubclass(cls, type):
+        return False
+    try:
+        return policy.matches(x)
+    except BaseException as exc:
+        _note_keep_failure(exc, x)
+        raise
+
+
+# ---------------------------------------------------------------------------
 # Reduce and reconstruct
 # ---------------------------------------------------------------------------
 
@@ -425,7 +577,10 @@ def _reconstruct(
             atom = args[0]
             args = [atom if _ATOMS_BYPASS_MEMO else memo.get(id(atom), atom)]  # type: ignore[union-attr]
         else:
-            args = _deepcopy_args(args, memo)  # type: ignore[arg-type]
+            # A set's one argument is the list that carries its items: not a part of
+            # the structure, so never offered to keep (its items are).
+            carrier = issubclass(type(x), (set, frozenset))
+            args = _deepcopy_args(args, memo, carrier)  # type: ignore[arg-type]
     if func is _COPYREG_NEWOBJ and type(args) in (list, tuple) and args:
         # What copyreg.__newobj__(cls, *rest) does, without its Python frame.
         y = args[0].__new__(*args)
@@ -436,7 +591,11 @@ def _reconstruct(
     if state is not None:
         if deep:
             try:
-                state = deepcopy(state, memo)
+                if _KEEP_POLICIES and type(state) is tuple and len(state) == 2:
+                    state = _deepcopy_pair_state(state, memo)  # type: ignore[arg-type]
+                else:
+                    # The state carries y's parts: they are offered to keep, not it.
+                    state = _deepcopy_looked_up(state, memo, _UNOFFERED)
             except BaseException as exc:
                 _note_state_failure(exc, state)
                 raise
@@ -475,19 +634,36 @@ _COPYREG_NEWOBJ = copyreg.__newobj__  # type: ignore[attr-defined]
 _reconstruct.__module__ = "copy"
 
 
-def _deepcopy_args(args: Any, memo: dict[int, Any]) -> list[Any]:
+def _deepcopy_args(args: Any, memo: dict[int, Any], first_is_carrier: bool) -> list[Any]:
     copies: list[Any] = []
     atom_get = _NO_ATOMS_GET if _ATOMS_BYPASS_MEMO else memo.get
     for arg in args:
         try:
             if type(arg) in _DEEP_ATOMIC_TYPES:
                 copies.append(atom_get(id(arg), arg))
+            elif first_is_carrier and not copies:
+                copies.append(_deepcopy_looked_up(arg, memo, _UNOFFERED))
             else:
                 copies.append(deepcopy(arg, memo))
         except BaseException as exc:
             _note_failure(exc, _ReduceArgument(len(copies)), arg)
             raise
     return copies
+
+
+def _deepcopy_pair_state(state: tuple[Any, Any], memo: dict[int, Any]) -> tuple[Any, Any]:
+    """A ``(instance dict, slot values)`` state under keep=: neither the pair nor its two
+    dicts are offered, only what they hold (they carry the object's parts)."""
+    copies = []
+    for position, part in enumerate(state):
+        try:
+            copies.append(_deepcopy_looked_up(part, memo, _UNOFFERED))
+        except BaseException as exc:
+            _note_failure(exc, _Index(position), part)
+            raise
+    if copies[0] is state[0] and copies[1] is state[1]:
+        return state
+    return (copies[0], copies[1])
 
 
 def _set_dict_and_slot_state(y: Any, state: Any) -> None:
@@ -561,19 +737,42 @@ def _ReduceArgument(position: int) -> str:  # noqa: N802
     return f"<reduce argument {position}>"
 
 
+# What a path note says about its object: copying it failed, copying it failed in a way
+# keep= can avoid (the note then names the fix), or the keep policy raised for it.
+_FAILED = "failed"
+_FAILED_KEEPABLE = "failed, keepable"
+_KEEP_RAISED = "keep raised"
+
+
 class _PathNote(str):
     """A PEP 678 note that also remembers its path, so outer levels can extend it."""
 
-    __slots__ = ("segments", "leaf_type")
+    __slots__ = ("segments", "leaf_type", "kind")
     segments: tuple[str, ...]
     leaf_type: str
+    kind: str
 
     @classmethod
-    def build(cls, segments: tuple[str, ...], leaf_type: str) -> _PathNote:
-        note = cls(f"copykit: failed at root{''.join(segments)} ({leaf_type})")
+    def build(cls, segments: tuple[str, ...], leaf_type: str, kind: str) -> _PathNote:
+        where = f"root{''.join(segments)} ({leaf_type})"
+        if kind == _KEEP_RAISED:
+            text = f"copykit: keep raised at {where}"
+        elif kind == _FAILED_KEEPABLE:
+            text = (
+                f"copykit: failed at {where}; copykit.deepcopy(x, keep={leaf_type}) "
+                "shares it instead of copying"
+            )
+        else:
+            text = f"copykit: failed at {where}"
+        note = cls(text)
         note.segments = segments
         note.leaf_type = leaf_type
+        note.kind = kind
         return note
+
+    def extended(self, segments: tuple[str, ...]) -> _PathNote:
+        """The same note for the path ``segments``."""
+        return _PathNote.build(segments, self.leaf_type, self.kind)
 
 
 def _type_name(obj: Any) -> str:
@@ -598,9 +797,11 @@ def _note_failure(exc: BaseException, segment: str, child: Any) -> None:
     try:
         notes, note = _current_path_note(exc)
         if note is not None and notes is not None:
-            notes[-1] = _PathNote.build((segment, *note.segments), note.leaf_type)
+            notes[-1] = note.extended((segment, *note.segments))
         else:
-            BaseException.add_note(exc, _PathNote.build((segment,), _type_name(child)))  # type: ignore[attr-defined]
+            # What cannot be copied fails with TypeError or copy.Error: keep= avoids it.
+            kind = _FAILED_KEEPABLE if isinstance(exc, (TypeError, Error)) else _FAILED
+            BaseException.add_note(exc, _PathNote.build((segment,), _type_name(child), kind))  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - a note must never replace the real error
         return
 
@@ -618,4 +819,14 @@ def _note_state_failure(exc: BaseException, state: Any) -> None:
     first = segments[0] if segments else ""
     if first.startswith("['") and first.endswith("']") and first[2:-2].isidentifier():
         segments = ("." + first[2:-2], *segments[1:])
-        notes[-1] = _PathNote.build(segments, note.leaf_type)
+        notes[-1] = note.extended(segments)
+
+
+def _note_keep_failure(exc: BaseException, offered: Any) -> None:
+    """Start the path note of an exception the keep policy raised for ``offered``."""
+    if not _ADD_PATH_NOTES:
+        return
+    try:
+        BaseException.add_note(exc, _PathNote.build((), _type_name(offered), _KEEP_RAISED))  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - a note must never replace the real error
+        return

@@ -38,6 +38,19 @@ How paths read
 Only the outermost shared object on each path is reported: once ``a['x'] is b['x']``,
 nothing beneath ``a['x']`` is listed again. The walk is iterative (no recursion limit) and
 handles cycles; it visits each object once.
+
+What is shared by design: ``keep=``
+    ``shared()`` and ``assert_independent()`` take the ``keep`` of ``copykit.deepcopy``: a
+    type or tuple of types, matched as by ``isinstance``, or a predicate
+    ``keep(obj) -> bool``. An object it matches is neither reported nor looked into, on
+    either side: what a kept object holds is shared by design. So after
+    ``b = copykit.deepcopy(a, keep=Client)``, ``assert_independent(a, b, keep=Client)``
+    passes, even when a client holds an object that ``a`` also reaches another way: an
+    object is reported only when both roots reach it without passing through a kept
+    object. Atoms (as above, and ``copy.deepcopy``'s own) and classes are never offered
+    to ``keep``; every other object the walk reaches is offered once per call, even when
+    both roots reach it. ``keep`` is checked before anything is walked; what the
+    predicate raises propagates.
 """
 
 from __future__ import annotations
@@ -53,6 +66,8 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Container, Iterator, Sequence
 from typing import Any
+
+from copykit._pycopy import _DEEP_ATOMIC_TYPES, _keep_policy, _KeepPolicy
 
 __all__ = ["SharedObject", "add_parser", "assert_independent", "shared"]
 
@@ -404,14 +419,17 @@ class _Walk:
         self.order: list[object] = [root]  # the BFS queue; also keeps every id unique
         self.stopped_at: list[object] = []
 
-    def run(self, stop_at: Container[int] = frozenset()) -> None:
+    def run(self, stop_at: Container[int] = frozenset(), kept: _KeptObjects | None = None) -> None:
         """Visit everything reachable; a mutable object whose id is in ``stop_at`` is
-        recorded in ``stopped_at`` and not looked into."""
+        recorded in ``stopped_at`` and not looked into; an object ``kept`` matches is
+        neither recorded nor looked into."""
         order = self.order
         known_kinds, kind_of = self.classifier.known_kinds, self.classifier.kind
         for obj in order:  # grows while we iterate: a queue that never shrinks
             kind = known_kinds.get(type(obj)) or kind_of(obj)
             if kind is ATOM:
+                continue  # never offered to keep (classes are atoms here too)
+            if kept is not None and kept.matches(obj):
                 continue
             obj_id = id(obj)
             if kind is MUTABLE and obj_id in stop_at:
@@ -467,6 +485,32 @@ class _Walk:
         return "".join(reversed(steps))
 
 
+class _KeptObjects:
+    """The keep policy's answers for one ``shared()`` call, remembered by id so that each
+    object is offered at most once (the walks hold every object they reach, so ids stay
+    unique while the answers are in use)."""
+
+    __slots__ = ("policy", "answers")
+
+    def __init__(self, policy: _KeepPolicy) -> None:
+        self.policy = policy
+        self.answers: dict[int, bool] = {}
+
+    def matches(self, obj: object) -> bool:
+        """Is ``obj`` shared by design? Atoms and classes are never offered to the policy,
+        as ``deepcopy`` never offers them; what the policy raises propagates."""
+        answer = self.answers.get(id(obj))
+        if answer is None:
+            cls = type(obj)
+            answer = (
+                cls not in _DEEP_ATOMIC_TYPES
+                and not issubclass(cls, type)
+                and self.policy.matches(obj)
+            )
+            self.answers[id(obj)] = answer
+        return answer
+
+
 # ---------------------------------------------------------------- public API
 
 
@@ -492,19 +536,35 @@ class SharedObject:
         return self.describe()
 
 
-def shared(a: object, b: object) -> list[SharedObject]:
+def shared(
+    a: object, b: object, *, keep: type | tuple[type, ...] | Callable[[Any], object] | None = None
+) -> list[SharedObject]:
     """Return every mutable object reachable from both ``a`` and ``b``.
 
     The result lists the outermost shared object on each path, in breadth-first order
     from ``a``; it is empty when ``a`` and ``b`` are independent (as after
     ``b = copy.deepcopy(a)``). See the module docstring for what counts as mutable and how
     paths read. Never raises for unusual objects: what cannot be looked into is a leaf.
+
+    ``keep`` names what is shared by design, as in ``copykit.deepcopy(x, keep=...)``: a
+    type or tuple of types (matched as by ``isinstance``) or a predicate
+    ``keep(obj) -> bool``. An object it matches is neither reported nor looked into, from
+    either root, so an object is reported only when both roots reach it without passing
+    through a kept one. Atoms and classes are never offered to ``keep``, and no object is
+    offered twice. A ``keep`` of any other kind raises ``TypeError`` before anything is
+    walked; whatever the predicate raises propagates.
     """
+    return _shared(a, b, None if keep is None else _keep_policy(keep))
+
+
+def _shared(a: object, b: object, policy: _KeepPolicy | None) -> list[SharedObject]:
+    """``shared(a, b)`` with ``keep`` already validated (None: nothing is kept)."""
+    kept = None if policy is None else _KeptObjects(policy)
     classifier = Classifier()
     walk_b = _Walk(b, classifier)
-    walk_b.run()
+    walk_b.run(kept=kept)
     walk_a = _Walk(a, classifier)
-    walk_a.run(stop_at=walk_b.parents)  # every object reached from b, by id
+    walk_a.run(stop_at=walk_b.parents, kept=kept)  # every object reached from b, by id
     return [SharedObject(walk_a.path(obj), walk_b.path(obj), obj) for obj in walk_a.stopped_at]
 
 
@@ -523,15 +583,25 @@ def format_shared(
 
 
 def assert_independent(
-    a: object, b: object, *, names: tuple[str, str] = ("a", "b"), limit: int = 10
+    a: object,
+    b: object,
+    *,
+    keep: type | tuple[type, ...] | Callable[[Any], object] | None = None,
+    names: tuple[str, str] = ("a", "b"),
+    limit: int = 10,
 ) -> None:
     """Raise ``AssertionError`` if ``a`` and ``b`` share any mutable object.
 
     The message lists the shared paths, one per line, at most ``limit`` of them followed
     by ``... and N more``; ``names`` label the two roots. Returns ``None`` when nothing
     mutable is shared. Made for tests: ``assert_independent(user_config, DEFAULT_CONFIG)``.
+
+    ``keep`` exempts what is shared by design, as in ``shared()``: after
+    ``b = copykit.deepcopy(a, keep=Client)``, ``assert_independent(a, b, keep=Client)``
+    passes. A ``keep`` that is not a type, a tuple of types or a callable raises
+    ``TypeError`` before anything is walked; whatever the predicate raises propagates.
     """
-    records = shared(a, b)
+    records = shared(a, b, keep=keep)
     if records:
         raise AssertionError(format_shared(records, *names, limit=limit))
 
@@ -580,11 +650,21 @@ def _shared_command(args: argparse.Namespace, argv: list[str]) -> int:
     if len(roots) < 2:
         print(f"error: need two objects to compare, got {sorted(roots)}", file=sys.stderr)
         return 2
+    try:
+        keep = None if args.keep is None else eval(args.keep, namespace)
+        policy = None if keep is None else _keep_policy(keep)
+    except Exception as exc:
+        print(f"error: --keep raised {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
     names = list(roots)
     any_shared = False
     for index, name_a in enumerate(names):
         for name_b in names[index + 1 :]:
-            records = shared(roots[name_a], roots[name_b])
+            try:
+                records = _shared(roots[name_a], roots[name_b], policy)
+            except Exception as exc:  # only the keep predicate raises
+                print(f"error: --keep raised {type(exc).__name__}: {exc}", file=sys.stderr)
+                return 2
             any_shared = any_shared or bool(records)
             print(format_shared(records, name_a, name_b, limit=args.limit))
     return 1 if any_shared else 0
@@ -601,6 +681,9 @@ examples:
         a[1] is b[1]  # list [2, 3]
   python -m copykit shared "d = {'db': {}}; c = dict(d); e = copy.deepcopy(d)" d c
   python -m copykit shared - config DEFAULTS < snippet.py
+  python -m copykit shared --keep set "a = {'tags': {'x'}, 'ids': [1]}; b = dict(a)"
+      a and b share 1 mutable object:
+        a['ids'] is b['ids']  # list [1]
 """
 
 
@@ -621,6 +704,13 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--limit", type=int, default=20, help="most paths to print per pair (default: 20)"
+    )
+    parser.add_argument(
+        "--keep",
+        metavar="EXPR",
+        help="what is shared by design, as deepcopy's keep=: a type, a tuple of types or a"
+        " predicate, evaluated in the snippet's namespace; matches are neither reported"
+        " nor looked into",
     )
     run: Callable[[argparse.Namespace, list[str]], int] = _shared_command
     parser.set_defaults(run=run)
