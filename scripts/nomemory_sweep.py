@@ -25,6 +25,7 @@ import gc
 import importlib
 import json
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -194,6 +195,51 @@ C_ONLY_WORKLOADS: dict[str, Callable[[], object]] = {
     "dict_key_not_plain": lambda: {"e": [10], (11,): [13], frozenset([12]): [14], "f": [15]},
 }
 
+class Kept:
+    """Holds a lock, so copying it fails: deepcopy(..., keep=) must share it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+
+def _kept_everywhere() -> object:
+    kept = Kept()
+    return {
+        "list": [1, kept, (kept, [2])],
+        kept: "as a key",
+        "set": {kept, 3},
+        "instance": Plain(k=kept, l=[4]),
+        "slots": Slotted([kept], {"x": kept}),
+        "hook": Hooked([kept, [5]]),
+        "reduce": ReduceIterators([kept], {"m": kept}),
+    }
+
+
+def deepcopy_keep_types(original: object) -> object:
+    return MODULE.deepcopy(original, keep=KEPT_TYPES)
+
+
+def _is_kept(obj: object) -> bool:
+    return type(obj) is Kept
+
+
+# Module-level callables and a prebuilt tuple: making a function or a tuple while
+# allocations fail crashes CPython 3.12/3.13 itself (stdlib code too), before copykit runs.
+KEPT_TYPES = (Kept, bytearray)
+
+
+def deepcopy_keep_predicate(original: object) -> object:
+    return MODULE.deepcopy(original, keep=_is_kept)
+
+
+# Swept for the C twin only, with the two keep operations instead of copy and deepcopy:
+# the policy's registration, the per-type answers and the predicate call all allocate.
+KEEP_WORKLOADS: dict[str, Callable[[], object]] = {"kept": _kept_everywhere}
+KEEP_OPERATIONS: dict[str, Callable[[object], object]] = {
+    "deepcopy_keep_types": deepcopy_keep_types,
+    "deepcopy_keep_predicate": deepcopy_keep_predicate,
+}
+
 BIG_WORKLOADS: dict[str, Callable[[], object]] = {
     "big": lambda: [WORKLOADS[name]() for name in ("containers", "instances", "hooks")] * 4,
 }
@@ -212,7 +258,7 @@ def _unarmed_correct(workload: str, operation: Callable[[object], object], name:
 
 
 def _build(workload: str) -> object:
-    return {**WORKLOADS, **C_ONLY_WORKLOADS, **BIG_WORKLOADS}[workload]()
+    return {**WORKLOADS, **C_ONLY_WORKLOADS, **KEEP_WORKLOADS, **BIG_WORKLOADS}[workload]()
 
 
 def _correct(workload: str, operation_name: str, original: Any, result: Any) -> bool:
@@ -285,7 +331,7 @@ def allocations_needed(operation: Callable[[object], object], workload: str) -> 
 def sweep_one(
     workload: str, operation_name: str, stride: int, modes: tuple[str, ...]
 ) -> dict[str, object]:
-    operation = getattr(MODULE, operation_name)
+    operation = KEEP_OPERATIONS.get(operation_name) or getattr(MODULE, operation_name)
     needed = allocations_needed(operation, workload)
     statuses: dict[str, int] = {}
     wrong_after = 0
@@ -320,7 +366,8 @@ def run_round(
 ) -> dict[str, dict[str, object]]:
     report: dict[str, dict[str, object]] = {}
     for workload in workloads:
-        for operation_name in ("copy", "deepcopy"):
+        operations = KEEP_OPERATIONS if workload in KEEP_WORKLOADS else ("copy", "deepcopy")
+        for operation_name in operations:
             outcome = sweep_one(workload, operation_name, stride, modes)
             report[f"{workload}/{operation_name}"] = outcome
     return report
@@ -333,7 +380,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--workload",
         action="append",
-        choices=sorted({**WORKLOADS, **C_ONLY_WORKLOADS, **BIG_WORKLOADS}),
+        choices=sorted({**WORKLOADS, **C_ONLY_WORKLOADS, **KEEP_WORKLOADS, **BIG_WORKLOADS}),
     )
     parser.add_argument("--stride", type=int, default=1, help="fail every Nth allocation")
     parser.add_argument("--rounds", type=int, default=4, help="the first one only warms up")
@@ -344,6 +391,7 @@ def main(argv: list[str]) -> int:
     workloads = arguments.workload or [
         *WORKLOADS,
         *(C_ONLY_WORKLOADS if arguments.impl == "copykit._ccopy" else ()),
+        *(KEEP_WORKLOADS if arguments.impl == "copykit._ccopy" else ()),
         *(BIG_WORKLOADS if arguments.thorough else ()),
     ]
     started = time.perf_counter()

@@ -169,4 +169,7 @@ FROZENDICT: Any = getattr(builtins, "frozendict", None)
 def test_note_names_frozendict_values_and_keys(impl: ModuleType) -> None:
     structure = [FROZENDICT(ok=1, state=Holder(lock=threading.Lock()))]
     error = failure(impl.deepcopy, structure)
-    assert notes(error) == ["copykit: failed at root[0]['state'].lock (_thread.lock)"]
+    assert notes(error) == [
+        "copykit: failed at root[0]['state'].lock (_thread.lock); "
+        "copykit.deepcopy(x, keep=_thread.lock) shares it instead of copying"
+    ]

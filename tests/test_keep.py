@@ -8,6 +8,7 @@ with ``copy.deepcopy(x, preseeded_memo)`` in types, values, sharing and kept ori
 from __future__ import annotations
 
 import abc
+import builtins
 import copy
 import dataclasses
 import inspect
@@ -180,6 +181,17 @@ def test_kept_in_reduce_args_state_and_iterators(impl: ModuleType) -> None:
     assert result[1].client is client and result[1].seen is not original[1].seen  # type: ignore[attr-defined]
     assert result[2][0] is client and result[2][1] is not by_list[1]
     assert result[3]["primary"] is client
+
+
+FROZENDICT: Any = getattr(builtins, "frozendict", None)
+
+
+@pytest.mark.skipif(FROZENDICT is None, reason="frozendict is built in from 3.15")
+def test_kept_in_frozendict_keys_and_values(impl: ModuleType) -> None:
+    handle, client = HashableHandle(), Client()
+    original = [FROZENDICT({handle: [1], "client": client, "data": [client]})]
+    result = assert_like_preseeded(impl, original, (HashableHandle, Client), [handle, client])
+    assert result[0]["client"] is client and handle in result[0]
 
 
 def test_kept_bound_method_self(impl: ModuleType) -> None:
@@ -420,6 +432,8 @@ class CountsCopies:
         ((Client, 3), "its tuple holds 3, which is not a type"),
         ((Client, (RLOCK_TYPE,)), "holds (<class '_thread.RLock'>,), which is not a type"),
         (list[int] | None, "which is not a type"),
+        (list[int], "not 'GenericAlias'"),
+        (tuple[Client], "not 'GenericAlias'"),
     ],
 )
 def test_bad_keep_raises_type_error_before_copying(

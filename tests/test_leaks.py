@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy as stdlib_copy
 import gc
 import sys
+import threading
 import tracemalloc
 from collections.abc import Callable, Iterator
 from types import ModuleType
@@ -81,6 +82,48 @@ def _recursive() -> list[object]:
 
 
 NESTED = {"a": [1, (2, [3])], "b": Plain(x=[4], y=Slotted({5}, frozenset({6})))}
+
+
+class Kept:
+    """Holds a lock: deepcopy(..., keep=) must share it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+
+def _kept_everywhere() -> object:
+    kept = Kept()
+    return {
+        "a": [1, kept, (kept, [2])],
+        kept: {"as": "a key"},
+        "set": {kept, 3},
+        "b": Plain(k=kept, l=[4]),
+        "s": Slotted([kept], {"x": kept}),
+        "w": WithIterators(),
+    }
+
+
+def _refuses(obj: object) -> bool:
+    if isinstance(obj, Kept):
+        raise ValueError("keep refuses")
+    return False
+
+
+# keep= operations: by a tuple of types (answers cached per type), by a predicate, with a
+# caller's memo (the policy registered for it), failing in the predicate, and refused.
+KEEP_OPERATIONS: dict[str, Callable[[ModuleType], Callable[[object], object]]] = {
+    "deepcopy_keep_types": lambda module: lambda value: module.deepcopy(
+        value, keep=(Kept, bytearray)
+    ),
+    "deepcopy_keep_predicate": lambda module: lambda value: module.deepcopy(
+        value, keep=lambda obj: type(obj) is Kept
+    ),
+    "deepcopy_keep_with_memo": lambda module: lambda value: module.deepcopy(
+        value, {}, keep=Kept
+    ),
+    "deepcopy_keep_raising": lambda module: lambda value: module.deepcopy(value, keep=_refuses),
+    "deepcopy_keep_wrong": lambda module: lambda value: module.deepcopy(value, keep=42),
+}
 # Case name -> (input, operation, expected exception or None).
 CASES: dict[str, tuple[object, str, type[BaseException] | None]] = {
     "deepcopy_nested": (NESTED, "deepcopy", None),
@@ -88,6 +131,11 @@ CASES: dict[str, tuple[object, str, type[BaseException] | None]] = {
     "deepcopy_recursive": (_recursive(), "deepcopy", None),
     "deepcopy_reduce_iterators": (WithIterators(), "deepcopy", None),
     "deepcopy_with_memo": (NESTED, "deepcopy_with_memo", None),
+    "keep_types": (_kept_everywhere(), "deepcopy_keep_types", None),
+    "keep_predicate": (_kept_everywhere(), "deepcopy_keep_predicate", None),
+    "keep_with_memo": (_kept_everywhere(), "deepcopy_keep_with_memo", None),
+    "keep_predicate_raises": (_kept_everywhere(), "deepcopy_keep_raising", ValueError),
+    "keep_of_the_wrong_kind": (_kept_everywhere(), "deepcopy_keep_wrong", TypeError),
     "hook_raises_value_error": ([[1], {"k": RaisingHook(ValueError)}], "deepcopy", ValueError),
     "hook_raises_keyboard_interrupt": (
         [[1], RaisingHook(KeyboardInterrupt)],
@@ -106,6 +154,8 @@ CASES: dict[str, tuple[object, str, type[BaseException] | None]] = {
 def operation_for(module: ModuleType, name: str) -> Callable[[object], object]:
     if name == "deepcopy_with_memo":
         return lambda value: module.deepcopy(value, {})
+    if name in KEEP_OPERATIONS:
+        return KEEP_OPERATIONS[name](module)
     return getattr(module, name)  # type: ignore[no-any-return]
 
 

@@ -482,8 +482,13 @@ class _KeepPolicy:
     def __init__(self, types: tuple[type, ...], predicate: Callable[[Any], object] | None):
         self.types = types
         self.predicate = predicate
-        # Answers are remembered per type when they can only depend on the type.
-        self.per_type = all(type(t) in _PER_TYPE_METACLASSES for t in types)
+        # Answers are remembered per type when they can only depend on the type. (A loop,
+        # not all(<generator>): CPython 3.12/3.13 crash making a generator out of memory,
+        # and the C twin calls this under the allocation-failure sweep.)
+        self.per_type = True
+        for member in types:
+            if type(member) not in _PER_TYPE_METACLASSES:
+                self.per_type = False
         self.answers: dict[int, tuple[type, bool]] = {}  # id(cls) -> (cls, answer)
 
     def matches(self, x: Any) -> bool:
@@ -502,22 +507,27 @@ class _KeepPolicy:
 
 def _keep_policy(keep: Any) -> _KeepPolicy:
     """Validate ``keep``: a type, a tuple of types, a union of types or a callable."""
-    if isinstance(keep, type):
+    if _is_class(keep):
         return _KeepPolicy((keep,), None)
     if isinstance(keep, (tuple, types.UnionType)):
         members = keep if isinstance(keep, tuple) else keep.__args__
         for member in members:
-            if not isinstance(member, type):
+            if not _is_class(member):
                 raise TypeError(
                     "keep must be a type, a tuple of types or a callable; "
                     f"its {type(keep).__name__} holds {member!r}, which is not a type"
                 )
         return _KeepPolicy(tuple(members), None)
-    if callable(keep):
+    if callable(keep) and getattr(keep, "__origin__", None) is None:
         return _KeepPolicy((), keep)
     raise TypeError(
         f"keep must be a type, a tuple of types or a callable, not {type(keep).__name__!r}"
     )
+
+
+def _is_class(candidate: object) -> bool:
+    """A class, not a parameterized generic (which 3.10's isinstance takes for a type)."""
+    return issubclass(type(candidate), type)
 
 
 def _deepcopy_keeping(x: Any, memo: dict[int, Any] | None, nil: Any, keep: object) -> Any:
