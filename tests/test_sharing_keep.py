@@ -1,7 +1,6 @@
 """shared() and assert_independent() with keep=: what is shared by design is exempt.
 
-The copies here come from the pure twin's ``deepcopy(..., keep=...)``, the specification of
-``keep``; these tests are about the walk, not about which implementation copied.
+The copies here come from each twin's ``deepcopy(..., keep=...)`` (the ``impl`` fixture).
 """
 
 from __future__ import annotations
@@ -10,13 +9,13 @@ import copy
 import dataclasses
 import enum
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from copykit import _pycopy
 from copykit.__main__ import main
 from copykit.sharing import SharedObject, assert_independent, shared
 
@@ -165,12 +164,14 @@ def test_what_a_kept_object_holds_is_never_offered() -> None:
     assert not any(obj is client.cache or obj is client.log for obj in offered)
 
 
-def test_object_reached_through_a_kept_object_and_elsewhere_is_not_reported() -> None:
+def test_object_reached_through_a_kept_object_and_elsewhere_is_not_reported(
+    impl: ModuleType,
+) -> None:
     # b's client holds the very log a reaches as a['log']: shared by design, through the
     # client, so not reported. The log b holds directly is a copy.
     log = ["started"]
     a = {"client": Client(log), "log": log}
-    b = _pycopy.deepcopy(a, keep=Client)
+    b = impl.deepcopy(a, keep=Client)
     assert b["client"].log is log and b["log"] is not log and shared(a, b, keep=Client) == []
 
 
@@ -180,10 +181,10 @@ def test_object_both_roots_reach_around_the_kept_object_is_reported() -> None:
     assert paths(shared(a, dict(a), keep=Client)) == [("['log']", "['log']")]
 
 
-def test_object_reached_through_a_kept_object_is_reported_without_keep() -> None:
+def test_object_reached_through_a_kept_object_is_reported_without_keep(impl: ModuleType) -> None:
     log = ["started"]
     a = {"client": Client(log), "log": log}
-    b = _pycopy.deepcopy(a, keep=Client)
+    b = impl.deepcopy(a, keep=Client)
     assert paths(shared(a, b)) == [("['client']", "['client']"), ("['log']", "['client'].log")]
 
 
@@ -260,15 +261,15 @@ def test_what_the_predicate_raises_propagates_from_assert_independent() -> None:
 # ---------------------------------------------------------------- assert_independent
 
 
-def test_assert_independent_passes_after_deepcopy_keeping_the_same() -> None:
+def test_assert_independent_passes_after_deepcopy_keeping_the_same(impl: ModuleType) -> None:
     a = {"clients": [Client(), Client()], "jobs": [{"id": 1}], "pool": Pool()}
-    assert_independent(a, _pycopy.deepcopy(a, keep=(Client, Pool)), keep=(Client, Pool))
+    assert_independent(a, impl.deepcopy(a, keep=(Client, Pool)), keep=(Client, Pool))
 
 
-def test_assert_independent_without_keep_names_the_kept_client() -> None:
+def test_assert_independent_without_keep_names_the_kept_client(impl: ModuleType) -> None:
     a = service()
     with pytest.raises(AssertionError) as caught:
-        assert_independent(a, _pycopy.deepcopy(a, keep=Client), names=("original", "copied"))
+        assert_independent(a, impl.deepcopy(a, keep=Client), names=("original", "copied"))
     assert str(caught.value).splitlines() == [
         "original and copied share 1 mutable object:",
         "  original['client'] is copied['client']  # Client Client()",
@@ -340,6 +341,7 @@ payloads = st.recursive(
 )
 
 
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(payloads)
-def test_deepcopy_keeping_shares_only_what_it_keeps(value: object) -> None:
-    assert shared(value, _pycopy.deepcopy(value, keep=Client), keep=Client) == []
+def test_deepcopy_keeping_shares_only_what_it_keeps(impl: ModuleType, value: object) -> None:
+    assert shared(value, impl.deepcopy(value, keep=Client), keep=Client) == []
