@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-__all__ = ["Error", "copy", "deepcopy", "replace"]
+__all__ = ["Error", "Template", "copy", "deepcopy", "replace", "template"]
 
 # A marker no caller can hold: stands for "not in the memo".
 _MISSING: Any = object()
@@ -189,7 +189,7 @@ def deepcopy(
     # Python frames per level of nesting than the stdlib does, so structures nest as
     # deep here as there before RecursionError. Container loops look their items up
     # themselves (a memo hit then costs no call; atoms never get here from them) and say
-    # so by calling _deepcopy_looked_up(x, memo, _LOOKED_UP), this very function;
+    # so by calling _deepcopy_inner(x, memo, _LOOKED_UP), this very function;
     # ``_nil`` is otherwise, as in the stdlib before 3.15, the "not in the memo" marker.
     if memo is None:
         # A fresh memo is empty, so the stdlib's lookup cannot find anything.
@@ -244,17 +244,21 @@ def deepcopy(
     return y
 
 
-# The container loops' entry: deepcopy itself, called with _LOOKED_UP in third place.
-_deepcopy_looked_up = deepcopy
+# The twin's own recursive calls go to _deepcopy_inner: deepcopy itself (a second function
+# on the same code: as fast, and no deeper) taking every parameter by position, keep
+# included. A call to a function with keyword-only parameters takes CPython's slower
+# argument path (about 50 ns more per call), and keep comes from _KEEP_POLICIES in the
+# recursion anyway. The container loops pass _LOOKED_UP in third place.
+_deepcopy_inner = types.FunctionType(
+    deepcopy.__code__.replace(co_argcount=4, co_kwonlyargcount=0),
+    globals(),
+    "deepcopy",
+    (None, _MISSING, None),
+)
+_deepcopy_inner.__qualname__ = "deepcopy"
 if _MEMO_LOOKUP_BY_CONTAINS:
-    # 3.15 dropped deepcopy's third parameter. The loops keep theirs (a second function
-    # on the same code: as fast, and no deeper); the public one takes it by keyword
-    # only, so that a third positional argument is refused with the stdlib's TypeError.
-    _deepcopy_looked_up = types.FunctionType(
-        deepcopy.__code__, globals(), "deepcopy", deepcopy.__defaults__
-    )
-    _deepcopy_looked_up.__qualname__ = "deepcopy"
-    _deepcopy_looked_up.__kwdefaults__ = {"keep": None}
+    # 3.15 dropped deepcopy's third parameter: the public one takes it by keyword only,
+    # so that a third positional argument is refused with the stdlib's TypeError.
     deepcopy.__code__ = deepcopy.__code__.replace(co_argcount=2, co_kwonlyargcount=2)
     deepcopy.__defaults__ = (None,)
     deepcopy.__kwdefaults__ = {"_nil": _MISSING, "keep": None}
@@ -284,7 +288,7 @@ def _deepcopy_list(x: list[Any], memo: dict[int, Any]) -> list[Any]:
         copied = memo_get(id(item), _MISSING)
         if copied is _MISSING:
             try:
-                copied = _deepcopy_looked_up(item, memo, _LOOKED_UP)
+                copied = _deepcopy_inner(item, memo, _LOOKED_UP)
             except BaseException as exc:
                 _note_failure(exc, _Index(len(y)), item)
                 raise
@@ -304,7 +308,7 @@ def _deepcopy_tuple(x: tuple[Any, ...], memo: dict[int, Any]) -> tuple[Any, ...]
         copied = memo_get(id(item), _MISSING)
         if copied is _MISSING:
             try:
-                copied = _deepcopy_looked_up(item, memo, _LOOKED_UP)
+                copied = _deepcopy_inner(item, memo, _LOOKED_UP)
             except BaseException as exc:
                 _note_failure(exc, _Index(len(copies)), item)
                 raise
@@ -340,7 +344,7 @@ def _deepcopy_dict(x: dict[Any, Any], memo: dict[int, Any]) -> dict[Any, Any]:
             value_copy = memo_get(id(value), _MISSING)
             if value_copy is _MISSING:
                 try:
-                    value_copy = _deepcopy_looked_up(value, memo, _LOOKED_UP)
+                    value_copy = _deepcopy_inner(value, memo, _LOOKED_UP)
                 except BaseException as exc:
                     _note_failure(exc, _Key(key), value)
                     raise
@@ -350,7 +354,7 @@ def _deepcopy_dict(x: dict[Any, Any], memo: dict[int, Any]) -> dict[Any, Any]:
             key_copy = memo_get(id(key), _MISSING)
             if key_copy is _MISSING:
                 try:
-                    key_copy = _deepcopy_looked_up(key, memo, _LOOKED_UP)
+                    key_copy = _deepcopy_inner(key, memo, _LOOKED_UP)
                 except BaseException as exc:
                     _note_failure(exc, _KeyItself(key), key)
                     raise
@@ -365,12 +369,12 @@ def _deepcopy_frozendict(x: Any, memo: dict[int, Any]) -> Any:
         # The stdlib's ``y[deepcopy(key)] = deepcopy(value)``, value first; frozendicts
         # are rare, so this loop calls deepcopy for atoms too, as the stdlib does.
         try:
-            value_copy = deepcopy(value, memo)
+            value_copy = _deepcopy_inner(value, memo)
         except BaseException as exc:
             _note_failure(exc, _Key(key), value)
             raise
         try:
-            key_copy = deepcopy(key, memo)
+            key_copy = _deepcopy_inner(key, memo)
         except BaseException as exc:
             _note_failure(exc, _KeyItself(key), key)
             raise
@@ -386,7 +390,7 @@ def _deepcopy_frozendict(x: Any, memo: dict[int, Any]) -> Any:
 def _deepcopy_method(x: types.MethodType, memo: dict[int, Any]) -> types.MethodType:
     function = x.__func__  # read before the copy, as the stdlib does
     try:
-        bound_to = deepcopy(x.__self__, memo)
+        bound_to = _deepcopy_inner(x.__self__, memo)
     except BaseException as exc:
         _note_failure(exc, _Attribute("__self__"), x.__self__)
         raise
@@ -539,7 +543,7 @@ def _deepcopy_keeping(x: Any, memo: dict[int, Any] | None, nil: Any, keep: objec
     outer = _KEEP_POLICIES.get(memo_id)  # a hook's own deepcopy(..., keep=) nests
     _KEEP_POLICIES[memo_id] = policy
     try:
-        return _deepcopy_looked_up(x, memo, nil)
+        return _deepcopy_inner(x, memo, nil)
     finally:
         if outer is None:
             del _KEEP_POLICIES[memo_id]
@@ -605,7 +609,7 @@ def _reconstruct(
                     state = _deepcopy_pair_state(state, memo)  # type: ignore[arg-type]
                 else:
                     # The state carries y's parts: they are offered to keep, not it.
-                    state = _deepcopy_looked_up(state, memo, _UNOFFERED)
+                    state = _deepcopy_inner(state, memo, _UNOFFERED)
             except BaseException as exc:
                 _note_state_failure(exc, state)
                 raise
@@ -620,7 +624,7 @@ def _reconstruct(
         for item in listiter:
             if deep:
                 try:
-                    item = deepcopy(item, memo)
+                    item = _deepcopy_inner(item, memo)
                 except BaseException as exc:
                     _note_failure(exc, _Index(position), item)
                     raise
@@ -652,9 +656,9 @@ def _deepcopy_args(args: Any, memo: dict[int, Any], first_is_carrier: bool) -> l
             if type(arg) in _DEEP_ATOMIC_TYPES:
                 copies.append(atom_get(id(arg), arg))
             elif first_is_carrier and not copies:
-                copies.append(_deepcopy_looked_up(arg, memo, _UNOFFERED))
+                copies.append(_deepcopy_inner(arg, memo, _UNOFFERED))
             else:
-                copies.append(deepcopy(arg, memo))
+                copies.append(_deepcopy_inner(arg, memo))
         except BaseException as exc:
             _note_failure(exc, _ReduceArgument(len(copies)), arg)
             raise
@@ -667,7 +671,7 @@ def _deepcopy_pair_state(state: tuple[Any, Any], memo: dict[int, Any]) -> tuple[
     copies = []
     for position, part in enumerate(state):
         try:
-            copies.append(_deepcopy_looked_up(part, memo, _UNOFFERED))
+            copies.append(_deepcopy_inner(part, memo, _UNOFFERED))
         except BaseException as exc:
             _note_failure(exc, _Index(position), part)
             raise
@@ -692,12 +696,12 @@ def _set_dict_and_slot_state(y: Any, state: Any) -> None:
 def _deepcopy_dict_item(key: Any, value: Any, memo: dict[int, Any]) -> tuple[Any, Any]:
     """Copy one item of a reduce dict iterator: the key first, then the value."""
     try:
-        key_copy = deepcopy(key, memo)
+        key_copy = _deepcopy_inner(key, memo)
     except BaseException as exc:
         _note_failure(exc, _KeyItself(key), key)
         raise
     try:
-        return key_copy, deepcopy(value, memo)
+        return key_copy, _deepcopy_inner(value, memo)
     except BaseException as exc:
         _note_failure(exc, _Key(key), value)
         raise
@@ -840,3 +844,7 @@ def _note_keep_failure(exc: BaseException, offered: Any) -> None:
         BaseException.add_note(exc, _PathNote.build((), _type_name(offered), _KEEP_RAISED))  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - a note must never replace the real error
         return
+
+
+# template(x): compiled deep copies of a snapshot (its own module; it builds on the above)
+from copykit._pytemplate import Template, template  # noqa: E402
