@@ -249,7 +249,7 @@ def deepcopy(
 # included. A call to a function with keyword-only parameters takes CPython's slower
 # argument path (about 50 ns more per call), and keep comes from _KEEP_POLICIES in the
 # recursion anyway. The container loops pass _LOOKED_UP in third place.
-_deepcopy_inner = types.FunctionType(
+_deepcopy_inner: Callable[..., Any] = types.FunctionType(
     deepcopy.__code__.replace(co_argcount=4, co_kwonlyargcount=0),
     globals(),
     "deepcopy",
