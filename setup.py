@@ -88,7 +88,10 @@ def extensions() -> list[Extension]:
         Extension(
             "copykit._ccopy",
             [str(C_SOURCE)],
-            depends=[str(C_SOURCE.with_name(name)) for name in ("_memotable.h", "_dictview.h")],
+            depends=[
+                str(C_SOURCE.with_name(name))
+                for name in ("_memotable.h", "_dictview.h", "_template.h")
+            ],
             extra_compile_args=compile_args + ["-std=c11", "-Wall", "-Wextra"],
             extra_link_args=link_args,
             optional=not REQUIRE_C,

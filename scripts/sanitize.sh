@@ -99,7 +99,8 @@ run_asan() {
     local suites=()
     for suite in tests/test_copy_semantics.py tests/test_deepcopy_semantics.py \
         tests/test_memo.py tests/test_reduce.py tests/test_c_core.py tests/test_properties.py \
-        tests/test_replace.py tests/test_sharing.py tests/test_keep.py tests/test_error_notes.py; do
+        tests/test_replace.py tests/test_sharing.py tests/test_keep.py tests/test_error_notes.py \
+        tests/test_template.py; do
         [[ -f "$suite" ]] && suites+=("$suite")
     done
     # Functional failures here belong to the semantic suites' own report; this run judges

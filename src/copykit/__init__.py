@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Error",
     "IMPLEMENTATION",
+    "Template",
     "assert_independent",
     "copy",
     "deepcopy",
@@ -34,6 +35,7 @@ __all__ = [
     "error",
     "replace",
     "shared",
+    "template",
 ]
 __version__ = "0.1.0"
 
@@ -114,11 +116,14 @@ if TYPE_CHECKING:
     # Type checkers see the pure twin's signatures (the C module's stub says the same)
     # and the lazily loaded tools.
     from copykit._diagram import diagram
-    from copykit._pycopy import copy, deepcopy, replace
+    from copykit._pycopy import Template, copy, deepcopy, replace, template
     from copykit.sharing import assert_independent, shared
 else:
     copy = _implementation.copy
     deepcopy = _implementation.deepcopy
+    if hasattr(_implementation, "template"):
+        template = _implementation.template
+        Template = _implementation.Template
     # copy.replace is new in 3.13: a stdlib without it (an interpreter that only claims to
     # be newer, as the tests make one) gets the twins' replace, which matches 3.13's.
     replace = getattr(_implementation, "replace", None)
@@ -132,6 +137,9 @@ _LAZY_ATTRIBUTES = {
     "shared": "copykit.sharing",
     "assert_independent": "copykit.sharing",
     "diagram": "copykit._diagram",
+    # The stdlib has no template(): on an untested CPython the pure twin's, on first use.
+    "template": "copykit._pycopy",
+    "Template": "copykit._pycopy",
 }
 
 

@@ -39,6 +39,14 @@ Clone = Callable[[object], object]
 
 COLUMNS = ("stdlib", "python", "c", "copium", "pickle", "yardstick")
 MODULES = {"python": "copykit._pycopy", "c": "copykit._ccopy", "copium": "copium"}
+# --templates: a factory made once from the workload (not timed), then called per sample;
+# "c" stays copykit's C deepcopy, the baseline the template rows are read against.
+TEMPLATE_COLUMNS = ("stdlib", "c", "c template", "python template", "duper")
+TEMPLATE_FACTORIES = {
+    "c template": ("copykit._ccopy", "template"),
+    "python template": ("copykit._pycopy", "template"),
+    "duper": ("duper", "deepdups"),
+}
 YARDSTICK_MODULE = "_yardstick"
 YARDSTICK_BUILD = "python benchmarks/yardstick/setup.py build_ext --inplace"
 
@@ -218,8 +226,42 @@ def load_implementations(yardstick: ModuleType | None) -> dict[str, ModuleType |
     return found
 
 
-def clones_for(workload: Workload, modules: dict[str, ModuleType | None]) -> dict[str, Clone]:
+class FactoryClone:
+    """Times a factory of copies: ``make(obj)`` once per object (not in the sample's time
+    but for a check that the object is the same), then the factory's call."""
+
+    def __init__(self, make: Callable[[object], Callable[[], object]]) -> None:
+        self.make = make
+        self.source: object = None
+        self.factory: Callable[[], object] | None = None
+
+    def __call__(self, obj: object) -> object:
+        if self.factory is None or obj is not self.source:
+            self.source, self.factory = obj, self.make(obj)
+        return self.factory()
+
+
+def template_clones(workload: Workload) -> dict[str, Clone]:
+    """The --templates columns for a deepcopy workload: stdlib and C deepcopy, then the
+    factories (copykit's templates, duper's deepdups) that can be imported."""
+    clones: dict[str, Clone] = {"stdlib": stdlib_copy.deepcopy}
+    c_module = _import_optional(MODULES["c"])
+    if workload.operation != "deepcopy" or c_module is None:
+        return clones
+    clones["c"] = c_module.deepcopy
+    for column, (module_name, function) in TEMPLATE_FACTORIES.items():
+        module = _import_optional(module_name)
+        if module is not None:
+            clones[column] = FactoryClone(getattr(module, function))
+    return clones
+
+
+def clones_for(
+    workload: Workload, modules: dict[str, ModuleType | None], templates: bool = False
+) -> dict[str, Clone]:
     """The function each column times on this workload."""
+    if templates:
+        return template_clones(workload)
     clones: dict[str, Clone] = {}
     for column, module in modules.items():
         if column == "pickle":
@@ -334,7 +376,7 @@ def measure(workload: Workload, clones: dict[str, Clone], settings: Settings) ->
 
 
 def measure_in_subprocess(
-    workload: Workload, settings: Settings, yardstick: bool
+    workload: Workload, settings: Settings, yardstick: bool, templates: bool = False
 ) -> WorkloadResult:
     """:func:`measure` in a fresh interpreter, so that no workload inherits the state (memo
     tables, caches, heap) that an earlier one left in an implementation."""
@@ -353,6 +395,7 @@ def measure_in_subprocess(
     ]
     command += ["--timer", settings.timer]
     command += ["--quick"] * settings.quick + ["--yardstick"] * yardstick
+    command += ["--templates"] * templates
     package_root = str(Path(__file__).resolve().parents[1])
     env = dict(
         os.environ,
@@ -369,6 +412,7 @@ def run_benchmarks(
     settings: Settings,
     yardstick: ModuleType | None,
     in_process: bool,
+    templates: bool = False,
 ) -> list[WorkloadResult]:
     """Measure every workload, each in its own interpreter unless ``in_process``."""
     modules = load_implementations(yardstick)
@@ -376,9 +420,12 @@ def run_benchmarks(
     for workload in workloads:
         print(f"  {workload.name} ...", file=sys.stderr)
         if in_process:
-            results.append(measure(workload, clones_for(workload, modules), settings))
+            clones = clones_for(workload, modules, templates)
+            results.append(measure(workload, clones, settings))
         else:
-            results.append(measure_in_subprocess(workload, settings, yardstick is not None))
+            results.append(
+                measure_in_subprocess(workload, settings, yardstick is not None, templates)
+            )
     return results
 
 
@@ -468,6 +515,13 @@ def render_notes(results: Sequence[WorkloadResult], columns: Sequence[str]) -> s
         f"{_fmt(ratio_vs(results, column, 'copium'))}"
         for column in ("c", "python")
         if column in columns and "copium" in columns
+    ]
+    lines += [
+        f"{column} vs {other} (geomean, >1 = {column} faster): "
+        f"{_fmt(ratio_vs(results, column, other))}"
+        for column in ("c template", "python template")
+        for other in ("c", "duper")
+        if column in columns and other in columns
     ]
     for result in results:
         for column, outcome in result.columns.items():
@@ -566,6 +620,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="add the memo-less C clone as a column on JSON-like workloads",
     )
+    parser.add_argument(
+        "--templates",
+        action="store_true",
+        help="time template(x)() (and duper's deepdups when installed) against C deepcopy",
+    )
     parser.add_argument("--list", action="store_true", help="list the workloads and exit")
     parser.add_argument(
         "--in-process",
@@ -601,14 +660,18 @@ def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
         return 2
     settings = _settings(args)
     if args.worker:
-        return _run_worker(workloads, settings, yardstick)
-    columns = [column for column in COLUMNS if column in load_implementations(yardstick)]
+        return _run_worker(workloads, settings, yardstick, args.templates)
+    if args.templates:
+        workloads = tuple(workload for workload in workloads if workload.operation == "deepcopy")
+        columns = _template_columns()
+    else:
+        columns = [column for column in COLUMNS if column in load_implementations(yardstick)]
     print(
         f"Python {platform.python_version()} on {platform.machine()}; "
         f"columns: {', '.join(columns)}; repeat={settings.repeat}; timer={settings.timer}",
         file=sys.stderr,
     )
-    results = run_benchmarks(workloads, settings, yardstick, args.in_process)
+    results = run_benchmarks(workloads, settings, yardstick, args.in_process, args.templates)
     print(render_table(results, columns))
     print()
     print(render_notes(results, columns))
@@ -617,11 +680,26 @@ def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     return 0
 
 
+def _template_columns() -> list[str]:
+    """The --templates columns whose modules import here."""
+    present = {"stdlib"} | {
+        column
+        for column, (module_name, _function) in TEMPLATE_FACTORIES.items()
+        if _import_optional(module_name) is not None
+    }
+    if _import_optional(MODULES["c"]) is not None:
+        present.add("c")
+    return [column for column in TEMPLATE_COLUMNS if column in present]
+
+
 def _run_worker(
-    workloads: Sequence[Workload], settings: Settings, yardstick: ModuleType | None
+    workloads: Sequence[Workload],
+    settings: Settings,
+    yardstick: ModuleType | None,
+    templates: bool = False,
 ) -> int:
     """Measure one workload in this process and print its result as JSON on stdout."""
     (workload,) = workloads
-    clones = clones_for(workload, load_implementations(yardstick))
+    clones = clones_for(workload, load_implementations(yardstick), templates)
     print(json.dumps(_workload_json(measure(workload, clones, settings))))
     return 0

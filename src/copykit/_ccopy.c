@@ -137,6 +137,7 @@ typedef struct {
     PyObject *keep_policies;         /* _pycopy._KEEP_POLICIES: id(memo) -> keep policy */
     PyObject *keep_policy;           /* _pycopy._keep_policy: validates a keep argument */
     PyObject *object_class;          /* object's __class__ descriptor (borrowed) */
+    PyObject *abc_meta;              /* abc.ABCMeta */
     getter dict_getter;              /* the getter of a plain class's __dict__ */
     RegistryView deep_registry;      /* copy._deepcopy_dispatch */
     RegistryView copy_registry;      /* copy._copy_dispatch (before 3.14) */
@@ -262,10 +263,15 @@ registry_lookup(copy_state *st, PyObject *registry, RegistryView *view, int deep
 #define KEEP_TYPES_CACHED 64  /* a power of two */
 
 typedef struct KeepCheck {
-    PyObject *policy;     /* the twin's _KeepPolicy (strong) */
-    PyObject *types;      /* its tuple of types (strong) */
-    PyObject *predicate;  /* its predicate (strong), or NULL */
+    PyObject *policy;     /* the twin's _KeepPolicy (strong), or NULL until registered */
+    PyObject *keep;       /* keep as the caller gave it (borrowed), to make policy from */
+    PyObject *types;      /* the tuple of types (strong) */
+    PyObject *predicate;  /* the predicate (strong), or NULL */
     int per_type;         /* isinstance answers may be remembered per type */
+    int plain_types;      /* every type's metaclass is exactly type: isinstance runs no
+                             code for an object whose class answers per type */
+    PyTypeObject *last_type;  /* the type asked last (borrowed from seen[]), or NULL */
+    int last_answer;
     int register_memo;    /* the policy is the call's own: register it for the memo */
     int registered;       /* the policy is in _KEEP_POLICIES under this call's memo */
     PyObject *outer;      /* what _KEEP_POLICIES held there before (strong), or NULL */
@@ -784,7 +790,6 @@ static int
 keep_init(KeepCheck *k, PyObject *policy)
 {
     PyObject *per_type;
-    memset(k, 0, sizeof(*k));
     k->policy = Py_NewRef(policy);
     k->types = PyObject_GetAttrString(policy, "types");
     k->predicate = PyObject_GetAttrString(policy, "predicate");
@@ -799,6 +804,47 @@ keep_init(KeepCheck *k, PyObject *policy)
     k->per_type = per_type == Py_True;
     Py_DECREF(per_type);
     return 0;
+}
+
+/* The usual keep, a class or a tuple of classes, checked here as the twin's _keep_policy
+   would accept it, without making the twin's policy (made only if it must be registered,
+   keep_register). 1 filled, 0 not such a keep (k untouched), -1 with exception set. */
+static int
+keep_init_types(copy_state *st, KeepCheck *k, PyObject *keep)
+{
+    PyObject *types;
+    Py_ssize_t n;
+    if (PyType_Check(keep)) {
+        types = PyTuple_Pack(1, keep);
+        if (types == NULL) {
+            return -1;
+        }
+    }
+    else if (PyTuple_CheckExact(keep)) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(keep); i++) {
+            if (!PyType_Check(PyTuple_GET_ITEM(keep, i))) {
+                return 0;  /* the twin words the TypeError */
+            }
+        }
+        types = Py_NewRef(keep);
+    }
+    else {
+        return 0;
+    }
+    k->keep = keep;
+    k->types = types;
+    k->per_type = k->plain_types = 1;
+    n = PyTuple_GET_SIZE(types);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyTypeObject *meta = Py_TYPE(PyTuple_GET_ITEM(types, i));
+        if (meta != &PyType_Type) {
+            k->plain_types = 0;
+            if ((PyObject *)meta != st->abc_meta) {
+                k->per_type = 0;
+            }
+        }
+    }
+    return 1;
 }
 
 /* Drop what k holds (after keep_unregister). */
@@ -821,7 +867,14 @@ keep_register(DeepCtx *c)
 {
     KeepCheck *k = c->keep;
     PyObject *registry = c->st->keep_policies;
-    PyObject *outer = PyDict_GetItemWithError(registry, c->memo_key);
+    PyObject *outer;
+    if (k->policy == NULL) {
+        k->policy = PyObject_CallOneArg(c->st->keep_policy, k->keep);
+        if (k->policy == NULL) {
+            return -1;
+        }
+    }
+    outer = PyDict_GetItemWithError(registry, c->memo_key);
     if (outer == NULL && PyErr_Occurred()) {
         return -1;
     }
@@ -876,61 +929,93 @@ keep_answer_per_type(copy_state *st, PyTypeObject *tp)
            && _PyType_Lookup(tp, st->s_class) == st->object_class;
 }
 
+/* isinstance(x, types) for an x of type tp whose class answers per type, all types of
+   metaclass type: what PyObject_IsInstance finds, without running code. */
+static int
+keep_is_subtype(PyTypeObject *tp, PyObject *types)
+{
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(types); i++) {
+        if (PyType_IsSubtype(tp, (PyTypeObject *)PyTuple_GET_ITEM(types, i))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Does the keep policy share x (not in the memo)? 1 yes, 0 no, or -1 with exception
    set and the path note started. Atoms and classes are never offered. The predicate,
    a metaclass's __instancecheck__ or a __class__ property may run code, so the memo is
-   settled first, unless the answer for x's type is remembered. */
+   settled first, unless the answer is remembered for x's type or needs no code. */
 static NO_INLINE int
 keep_matches(DeepCtx *c, PyObject *x)
 {
     KeepCheck *k = c->keep;
     PyTypeObject *tp = Py_TYPE(x);
     size_t slot = ((uintptr_t)tp >> 4) & (KEEP_TYPES_CACHED - 1);
-    int r;
+    int r, cacheable;
     if (is_deep_atomic(tp) || PyType_Check(x)) {
         return 0;
     }
     if (k->predicate == NULL) {
         while (k->seen[slot] != NULL) {
             if (k->seen[slot] == tp) {
-                return k->answers[slot];
+                k->last_type = tp;
+                k->last_answer = k->answers[slot];
+                return k->last_answer;
             }
             slot = (slot + 1) & (KEEP_TYPES_CACHED - 1);
         }
     }
-    if (memo_settle(c) < 0) {
-        return -1;
-    }
-    if (k->predicate != NULL) {
-        PyObject *result = PyObject_CallOneArg(k->predicate, x);
-        r = result != NULL ? PyObject_IsTrue(result) : -1;
-        Py_XDECREF(result);
+    cacheable = k->predicate == NULL && k->per_type && keep_answer_per_type(c->st, tp);
+    if (cacheable && k->plain_types) {
+        r = keep_is_subtype(tp, k->types);
     }
     else {
-        r = PyObject_IsInstance(x, k->types);
-    }
-    if (r < 0) {
-        call_note(c->st, "_note_keep_failure", x, NULL);
-        return -1;
+        if (memo_settle(c) < 0) {
+            return -1;
+        }
+        if (k->predicate != NULL) {
+            PyObject *result = PyObject_CallOneArg(k->predicate, x);
+            r = result != NULL ? PyObject_IsTrue(result) : -1;
+            Py_XDECREF(result);
+        }
+        else {
+            r = PyObject_IsInstance(x, k->types);
+        }
+        if (r < 0) {
+            call_note(c->st, "_note_keep_failure", x, NULL);
+            return -1;
+        }
     }
     /* slot is still free: only this call's walk fills k (nested calls have their own) */
-    if (k->predicate == NULL && k->per_type && k->cached < KEEP_TYPES_CACHED / 2
-        && keep_answer_per_type(c->st, tp)) {
+    if (cacheable && k->cached < KEEP_TYPES_CACHED / 2) {
         k->seen[slot] = (PyTypeObject *)Py_NewRef(tp);
         k->answers[slot] = (char)r;
         k->cached++;
+        k->last_type = tp;
+        k->last_answer = r;
     }
     return r;
 }
 
-/* keep_matches unless there is no policy or x is the reduce state being copied. */
+/* keep_matches, answered inline when x's type is the one asked last. */
+static inline int
+keep_part(DeepCtx *c, PyObject *x)
+{
+    if (Py_TYPE(x) == c->keep->last_type) {
+        return c->keep->last_answer;
+    }
+    return keep_matches(c, x);
+}
+
+/* keep_part unless there is no policy or x is the reduce state being copied. */
 static inline int
 keep_offer(DeepCtx *c, PyObject *x)
 {
     if (c->keep == NULL || x == c->unoffered) {
         return 0;
     }
-    return keep_matches(c, x);
+    return keep_part(c, x);
 }
 
 /* ======================================================================== */
@@ -3091,7 +3176,7 @@ copy_set_part(DeepCtx *c, PyObject *part, int fresh, int *push, PyObject **items
         }
     }
     if (c->keep != NULL) {
-        r = keep_matches(c, part);
+        r = keep_part(c, part);
         if (r != 0) {
             return r > 0 ? Py_NewRef(part) : NULL;
         }
@@ -3155,7 +3240,7 @@ copy_part(DeepCtx *c, Frame *f, PyObject *part, int *push, PyObject **items)
         }
     }
     if (c->keep != NULL && f->items == NULL) {  /* a set's list of items: not offered */
-        r = keep_matches(c, part);
+        r = keep_part(c, part);
         if (r != 0) {
             return r > 0 ? Py_NewRef(part) : NULL;
         }
@@ -3952,28 +4037,27 @@ static NO_INLINE PyObject *
 deepcopy_keeping(copy_state *st, PyObject *x, PyObject *memo, PyObject *nil, PyObject *keep,
                  PyObject *registered)
 {
-    PyObject *policy, *y = NULL;
-    KeepCheck *check;
+    PyObject *policy = NULL, *y = NULL;
+    KeepCheck check;
+    int r = 0;
     if (registered == NULL && memo != Py_None && !PyDict_CheckExact(memo)) {
         return deepcopy_in_python(st, x, memo, nil, keep);
     }
-    policy = registered != NULL ? Py_NewRef(registered)
-                                : PyObject_CallOneArg(st->keep_policy, keep);
-    if (policy == NULL) {
-        return NULL;  /* the TypeError for a keep of the wrong kind */
+    memset(&check, 0, sizeof(check));
+    if (registered == NULL) {
+        r = keep_init_types(st, &check, keep);  /* the usual keep, without Python */
     }
-    check = PyMem_Malloc(sizeof(KeepCheck));
-    if (check == NULL) {
-        Py_DECREF(policy);
-        return PyErr_NoMemory();
+    if (r == 0) {
+        policy = registered != NULL ? Py_NewRef(registered)
+                                    : PyObject_CallOneArg(st->keep_policy, keep);
+        r = policy == NULL ? -1 : keep_init(&check, policy) == 0 ? 1 : -1;
     }
-    if (keep_init(check, policy) == 0) {
-        check->register_memo = registered == NULL;
-        y = deepcopy_call(st, x, memo, nil, check);
+    if (r > 0) {  /* else the TypeError for a keep of the wrong kind, or memory */
+        check.register_memo = registered == NULL;
+        y = deepcopy_call(st, x, memo, nil, &check);
     }
-    keep_release(check);
-    PyMem_Free(check);
-    Py_DECREF(policy);
+    keep_release(&check);
+    Py_XDECREF(policy);
     return y;
 }
 
@@ -4159,11 +4243,15 @@ copykit_copy(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
     return copy_other(get_state(module), x);
 }
 
+#include "_template.h"  /* copykit.template(x): compiled deep copies of a snapshot */
+
 static PyMethodDef copykit_methods[] = {
     {"copy", (PyCFunction)(void (*)(void))copykit_copy, METH_FASTCALL | METH_KEYWORDS,
      copy_doc},
     {"deepcopy", (PyCFunction)(void (*)(void))copykit_deepcopy,
      METH_FASTCALL | METH_KEYWORDS, deepcopy_doc},
+    {"template", (PyCFunction)(void (*)(void))copykit_template,
+     METH_FASTCALL | METH_KEYWORDS, template_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -4356,7 +4444,8 @@ copykit_exec(PyObject *module)
         || take_attr(&st->own_copiers, st->pycopy, "_STDLIB_TO_OWN_COPIERS") < 0
         || take_attr(&st->own_atomic, st->pycopy, "_deepcopy_atomic") < 0
         || take_attr(&st->keep_policies, st->pycopy, "_KEEP_POLICIES") < 0
-        || take_attr(&st->keep_policy, st->pycopy, "_keep_policy") < 0) {
+        || take_attr(&st->keep_policy, st->pycopy, "_keep_policy") < 0
+        || take_attr(&st->abc_meta, st->pycopy, "ABCMeta") < 0) {
         goto done;
     }
     if (!PyDict_CheckExact(st->dispatch_table) || !PyDict_CheckExact(st->own_copiers)
@@ -4381,7 +4470,8 @@ copykit_exec(PyObject *module)
         goto done;
     }
     if (PyModule_AddObjectRef(module, "Error", st->Error) < 0
-        || PyModule_AddObjectRef(module, "error", st->Error) < 0) {
+        || PyModule_AddObjectRef(module, "error", st->Error) < 0
+        || template_exec(module) < 0) {
         goto done;
     }
     {
@@ -4407,7 +4497,7 @@ done:
     X(st->s_getstate) X(st->s_setstate) X(st->s_dict) X(st->s_update) X(st->s_append) \
     X(st->s_items) X(st->s_new) X(st->s_slotnames) X(st->s_getnewargs)                \
     X(st->s_getnewargs_ex) X(st->s_self) X(st->s_class) X(st->keep_policies)          \
-    X(st->keep_policy)
+    X(st->keep_policy) X(st->abc_meta)
 
 static int
 copykit_traverse(PyObject *module, visitproc visit, void *arg)

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from copy import Error as Error
-from typing import Any
+from typing import Any, final
 
 from copykit._pycopy import replace as replace
 
@@ -23,3 +23,19 @@ def deepcopy(
     keep: type | tuple[type, ...] | Callable[[Any], object] | None = None,
 ) -> Any:
     """Return a deep copy of ``x``, exactly as ``copy.deepcopy`` does."""
+
+@final
+class Template:
+    """A factory of deep copies of one snapshot, made by ``template(x)``."""
+
+    def __call__(self) -> Any: ...
+    def many(self, n: int, /) -> list[Any]: ...
+    def __copy__(self) -> Template: ...
+    def __deepcopy__(self, memo: Any, /) -> Template: ...
+
+def template(
+    x: Any,
+    *,
+    keep: type | tuple[type, ...] | Callable[[Any], object] | None = None,
+) -> Template:
+    """Return a Template: calling it returns a deep copy of ``x`` as ``x`` was now."""

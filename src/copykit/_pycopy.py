@@ -206,8 +206,16 @@ def deepcopy(
         elif id(x) in memo:
             return memo[id(x)]
     cls = type(x)
-    if _KEEP_POLICIES and _nil is not _UNOFFERED and _kept(x, memo):
-        return x  # shared, not copied (and not memoised: each occurrence is asked)
+    if _KEEP_POLICIES and _nil is not _UNOFFERED:
+        # Inside deepcopy(..., keep=) with this memo: the policy's remembered answer for
+        # the type, or ask it.
+        policy = _KEEP_POLICIES.get(id(memo))
+        if policy is not None:
+            kept = policy.answers.get(id(cls))
+            if kept is None:
+                kept = _kept(x, policy)
+            if kept:
+                return x  # shared, not copied (and not memoised: each occurrence is asked)
     # The stdlib's registry, looked up once as the stdlib does (a metaclass's __hash__
     # and __eq__ run as often); its own copiers run as ours.
     copier = _STDLIB_DEEPCOPY_DISPATCH.get(cls)
@@ -481,7 +489,7 @@ def _answer_depends_on_type_only(cls: type) -> bool:
 class _KeepPolicy:
     """A validated ``keep``: the types an object must be an instance of, or a predicate."""
 
-    __slots__ = ("types", "predicate", "per_type", "answers")
+    __slots__ = ("types", "predicate", "per_type", "answers", "answered")
 
     def __init__(self, types: tuple[type, ...], predicate: Callable[[Any], object] | None):
         self.types = types
@@ -493,20 +501,24 @@ class _KeepPolicy:
         for member in types:
             if type(member) not in _PER_TYPE_METACLASSES:
                 self.per_type = False
-        self.answers: dict[int, tuple[type, bool]] = {}  # id(cls) -> (cls, answer)
+        # id(cls) -> the answer for every instance of cls, when it can only depend on cls
+        # (never with a predicate); ``answered`` keeps those classes alive meanwhile.
+        self.answers: dict[int, bool] = {}
+        self.answered: list[type] = []
 
     def matches(self, x: Any) -> bool:
         """Should the copy share ``x``? Whatever the predicate or isinstance raises propagates."""
         if self.predicate is not None:
             return bool(self.predicate(x))
-        cls = type(x)
-        known = self.answers.get(id(cls))
-        if known is not None:
-            return known[1]
         answer = isinstance(x, self.types)
+        cls = type(x)
         if self.per_type and _answer_depends_on_type_only(cls):
-            self.answers[id(cls)] = (cls, answer)
+            self.remember(cls, answer)
         return answer
+
+    def remember(self, cls: type, answer: bool) -> None:
+        self.answers[id(cls)] = answer
+        self.answered.append(cls)
 
 
 def _keep_policy(keep: Any) -> _KeepPolicy:
@@ -551,14 +563,13 @@ def _deepcopy_keeping(x: Any, memo: dict[int, Any] | None, nil: Any, keep: objec
             _KEEP_POLICIES[memo_id] = outer
 
 
-def _kept(x: Any, memo: dict[int, Any]) -> bool:
-    """Does the keep policy registered for ``memo`` share ``x``? Atoms and classes are
-    never offered; an exception from the policy gets a path note saying so."""
-    policy = _KEEP_POLICIES.get(id(memo))
-    if policy is None:
-        return False
+def _kept(x: Any, policy: _KeepPolicy) -> bool:
+    """Does ``policy`` share ``x``? Atoms and classes are never offered; an exception from
+    the policy gets a path note saying so."""
     cls = type(x)
     if cls in _DEEP_ATOMIC_TYPES or issubclass(cls, type):
+        if policy.predicate is None:
+            policy.remember(cls, False)  # never offered: the answer is no, for the type
         return False
     try:
         return policy.matches(x)

@@ -1,0 +1,1017 @@
+/* _template.h: copykit.template(x), included by _ccopy.c just before its method table
+ * (it uses that file's state, plans, registries and deepcopy entry points).
+ *
+ * template(x, keep=keep) deep-copies x once into a private snapshot; every call of the
+ * template returns exactly what deepcopy(snapshot, keep=keep) returns. The snapshot is
+ * never handed out and never changed, so a plan made from it once stays true as long
+ * as nothing deepcopy consults has changed since: the registries (versions), the
+ * classes of the instances in it (version tags) and, from 3.14, copy._atomic_types.
+ *
+ * The plan. When the snapshot is a tree (no object that deepcopy copies is reached
+ * twice, so the memo never answers) of exact lists, dicts, tuples, sets of atoms and
+ * plain instances (the per-type plan PLAN_REDUCE: no hooks, no reduce methods), a
+ * call runs no Python code at all, and its result is fixed by the snapshot: dicts are
+ * cloned and their compound values replaced, lists sliced, tuples whose parts are all
+ * their own copies returned as they are, instances made with object.__new__ and given
+ * their state as deepcopy_by_plan gives it. The plan is a flat array of nodes in
+ * pre-order, one per object that is copied (atoms and such constant tuples need none).
+ * Anything else, keep= included, is copied by deepcopy(snapshot) on every call: exact
+ * by construction. So is any call made when the plan no longer holds, and any call
+ * whose plan fails (MemoryError, RecursionError): deepcopy then fails, or not, as it
+ * would, with its path notes.
+ */
+
+#define TPL_MAX_DEPTH 200  /* deeper snapshots are copied by deepcopy (its walk is iterative) */
+
+#ifndef Py_T_PYSSIZET
+#  define Py_T_PYSSIZET T_PYSSIZET
+#endif
+
+enum {
+    TPL_LIST_ATOMS,  /* a list whose items are their own copies: a slice */
+    TPL_LIST,        /* a slice, then the items that are copied replaced by their copies */
+    TPL_DICT_ATOMS,  /* a dict whose keys and values are their own copies: a clone */
+    TPL_DICT,        /* a clone, then the values that are copied replaced */
+    TPL_TUPLE,       /* a new tuple of the items, those copied replaced */
+    TPL_SET,         /* set(items) of the set's list of atoms, as deepcopy builds it */
+    TPL_FROZENSET,   /* frozenset(items), likewise */
+    TPL_INSTANCE,    /* object.__new__(cls), its dict updated, slots set, parts replaced */
+};
+
+/* One object the plan copies; its copied parts follow it (pre-order). */
+typedef struct {
+    int kind;
+    int type_index;       /* TPL_INSTANCE: its entry in the template's types */
+    Py_ssize_t children;  /* nodes of parts directly below (their own parts follow them) */
+    Py_ssize_t where;     /* in the parent: list/tuple index, dict entry (-1: look the key
+                             up), slot number, or -1: an entry of an instance's dict */
+    PyObject *source;     /* borrowed from the snapshot; a set's: its list of items */
+    PyObject *key;        /* in a dict: the key; TPL_INSTANCE: its dict state, or NULL */
+} TplNode;
+
+/* A class of instances in the plan, with the per-type plan it was compiled under. */
+typedef struct {
+    PyTypeObject *type;  /* strong */
+    TypePlan plan;
+} TplType;
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    copy_state *st;        /* the module's (its type holds the module) */
+    PyObject *snapshot;    /* deepcopy(x, keep=keep), private and never changed */
+    PyObject *keep;        /* keep= as given (strong), or NULL */
+    PyObject *owned;       /* a list of what the plan borrows beyond the snapshot, or NULL */
+    TplNode *nodes;        /* the plan, or NULL: deepcopy(snapshot) on every call */
+    Py_ssize_t nnodes;
+    TplType *types;
+    Py_ssize_t ntypes;
+    int constant;          /* the snapshot is its own deep copy */
+    int uses_registries;   /* the plan assumed the registries' versions below */
+    int nesting;           /* recursion levels deepcopy(snapshot) enters, at most */
+    uint64_t deep_version, table_version;
+} TemplateObject;
+
+/* ------------------------------------------------------------------------ */
+/* Compiling                                                                */
+/* ------------------------------------------------------------------------ */
+
+#define TPL_CONSTANT 0     /* its own deep copy: no node */
+#define TPL_NODE 1         /* a node emitted */
+#define TPL_UNSUPPORTED 2  /* the whole template falls back to deepcopy */
+
+typedef struct {
+    copy_state *st;
+    TemplateObject *t;
+    TplNode *nodes;
+    Py_ssize_t n, cap;
+    Py_ssize_t types_cap;
+    MemoTable seen;        /* the objects copied so far (a tree reaches each once) */
+} TplCompiler;
+
+static int tpl_compile(TplCompiler *cc, PyObject *obj, int depth);
+
+/* Append a node (zeroed but for kind and source); its index, or -1 with MemoryError. */
+static Py_ssize_t
+tpl_emit(TplCompiler *cc, int kind, PyObject *source)
+{
+    if (cc->n == cc->cap) {
+        Py_ssize_t cap = cc->cap < 16 ? 16 : cc->cap * 2;
+        TplNode *nodes = PyMem_Realloc(cc->nodes, (size_t)cap * sizeof(TplNode));
+        if (nodes == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        cc->nodes = nodes;
+        cc->cap = cap;
+    }
+    memset(&cc->nodes[cc->n], 0, sizeof(TplNode));
+    cc->nodes[cc->n].kind = kind;
+    cc->nodes[cc->n].source = source;
+    return cc->n++;
+}
+
+/* Note obj as copied by the plan: 1 first time, 0 reached before (not a tree), -1 error. */
+static int
+tpl_see(TplCompiler *cc, PyObject *obj)
+{
+    if (memotable_get(&cc->seen, obj) != NULL) {
+        return 0;
+    }
+    return memotable_set(&cc->seen, obj, Py_None) < 0 ? -1 : 1;
+}
+
+/* Keep obj (borrowed) alive with the template; 0 or -1 with exception set. */
+static int
+tpl_own(TplCompiler *cc, PyObject *obj)
+{
+    if (cc->t->owned == NULL) {
+        cc->t->owned = PyList_New(0);
+        if (cc->t->owned == NULL) {
+            return -1;
+        }
+    }
+    return PyList_Append(cc->t->owned, obj);
+}
+
+/* Do deepcopy's registries say nothing about tp (no copier, no reductor) and does
+   looking it up run no code? 1 yes, 0 no (never an exception). */
+static int
+tpl_unregistered(copy_state *st, PyTypeObject *tp)
+{
+    PyObject *found;
+    if (type_hashes_in_python(tp)) {
+        return 0;
+    }
+    found = PyDict_GetItemWithError(st->stdlib_deep_dispatch, (PyObject *)tp);
+    if (found == NULL && !PyErr_Occurred()) {
+        found = PyDict_GetItemWithError(st->dispatch_table, (PyObject *)tp);
+    }
+    PyErr_Clear();
+    return found == NULL;
+}
+
+/* Is key its own deep copy, inserted without running code (a plain atom, or a tuple
+   of such)? */
+static int
+tpl_key_is_plain(PyObject *key, int depth)
+{
+    if (is_plain_key(Py_TYPE(key))) {
+        return 1;
+    }
+    if (!PyTuple_CheckExact(key) || depth > TPL_MAX_DEPTH) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(key); i++) {
+        if (!tpl_key_is_plain(PyTuple_GET_ITEM(key, i), depth + 1)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Compile the parts items[0..n) of a list or tuple as children of node at (their
+   `where` their index). TPL_CONSTANT when none is copied, TPL_NODE, or as tpl_compile. */
+static int
+tpl_compile_items(TplCompiler *cc, Py_ssize_t at, PyObject *const *items, Py_ssize_t n,
+                  int depth)
+{
+    int any = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t child = cc->n;
+        int r = tpl_compile(cc, items[i], depth + 1);
+        if (r == TPL_NODE) {
+            cc->nodes[child].where = i;
+            cc->nodes[at].children++;
+            any = 1;
+        }
+        else if (r != TPL_CONSTANT) {
+            return r;
+        }
+    }
+    return any ? TPL_NODE : TPL_CONSTANT;
+}
+
+/* Compile the values of dict d as children of node at, each with its key and `where`
+   its entry (entries: the dict's table is readable, else -1). TPL_CONSTANT when no
+   value is copied, TPL_NODE, or as tpl_compile. */
+static int
+tpl_compile_values(TplCompiler *cc, Py_ssize_t at, PyObject *d, int entries, int depth)
+{
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    int any = 0;
+    while (PyDict_Next(d, &pos, &key, &value)) {
+        Py_ssize_t child = cc->n;
+        int r;
+        if (!tpl_key_is_plain(key, 0)) {
+            return TPL_UNSUPPORTED;
+        }
+        r = tpl_compile(cc, value, depth + 1);
+        if (r == TPL_NODE) {
+            cc->nodes[child].where = entries ? pos - 1 : -1;
+            cc->nodes[child].key = key;
+            cc->nodes[at].children++;
+            any = 1;
+        }
+        else if (r != TPL_CONSTANT) {
+            return r;
+        }
+    }
+    return any ? TPL_NODE : TPL_CONSTANT;
+}
+
+/* A list or dict: always a node (the copy is a new object). TPL_NODE or as tpl_compile. */
+static int
+tpl_compile_container(TplCompiler *cc, PyObject *obj, int depth)
+{
+    int is_list = PyList_CheckExact(obj), r;
+    DictView view;
+    Py_ssize_t at = tpl_emit(cc, is_list ? TPL_LIST : TPL_DICT, obj);
+    if (at < 0) {
+        return -1;
+    }
+    if (is_list) {
+        r = tpl_compile_items(cc, at, PySequence_Fast_ITEMS(obj), PyList_GET_SIZE(obj), depth);
+    }
+    else {
+        r = tpl_compile_values(cc, at, obj, dictview_get(obj, &view), depth);
+    }
+    if (r == TPL_CONSTANT) {
+        cc->nodes[at].kind = is_list ? TPL_LIST_ATOMS : TPL_DICT_ATOMS;
+        return TPL_NODE;
+    }
+    return r;
+}
+
+/* A tuple: no node when every item is its own copy (deepcopy returns the tuple). */
+static int
+tpl_compile_tuple(TplCompiler *cc, PyObject *obj, int depth)
+{
+    Py_ssize_t at = tpl_emit(cc, TPL_TUPLE, obj);
+    int r;
+    if (at < 0) {
+        return -1;
+    }
+    r = tpl_compile_items(cc, at, PySequence_Fast_ITEMS(obj), PyTuple_GET_SIZE(obj), depth);
+    if (r == TPL_CONSTANT) {
+        cc->n = at;  /* nothing below it was emitted either */
+        return TPL_CONSTANT;
+    }
+    if (r != TPL_NODE) {
+        return r;
+    }
+    r = tpl_see(cc, obj);  /* only now: a tuple that is its own copy may recur */
+    return r < 0 ? -1 : r == 0 ? TPL_UNSUPPORTED : TPL_NODE;
+}
+
+/* An exact set or frozenset of atoms, copied as set.__reduce__ + _reconstruct do when
+   the registries leave it alone: cls(list(x)). */
+static int
+tpl_compile_set(TplCompiler *cc, PyObject *obj)
+{
+    PyObject *items;
+    int r = set_walkable(cc->st, Py_TYPE(obj));
+    if (r <= 0) {
+        PyErr_Clear();
+        return TPL_UNSUPPORTED;
+    }
+    items = PySequence_List(obj);
+    if (items == NULL) {
+        return -1;
+    }
+    if (!sequence_is_leaf(items)) {
+        Py_DECREF(items);
+        return TPL_UNSUPPORTED;
+    }
+    r = tpl_own(cc, items);
+    Py_DECREF(items);  /* the owned list holds it */
+    if (r < 0 || tpl_emit(cc, PySet_CheckExact(obj) ? TPL_SET : TPL_FROZENSET, items) < 0) {
+        return -1;
+    }
+    cc->t->uses_registries = 1;
+    return TPL_NODE;
+}
+
+/* The index of tp in the template's types (added, with its plan, if new); -1 error. */
+static Py_ssize_t
+tpl_type_index(TplCompiler *cc, PyTypeObject *tp, const TypePlan *plan)
+{
+    TemplateObject *t = cc->t;
+    for (Py_ssize_t i = 0; i < t->ntypes; i++) {
+        if (t->types[i].type == tp) {
+            return i;
+        }
+    }
+    if (t->ntypes == cc->types_cap) {
+        Py_ssize_t cap = cc->types_cap < 4 ? 4 : cc->types_cap * 2;
+        TplType *types = PyMem_Realloc(t->types, (size_t)cap * sizeof(TplType));
+        if (types == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        t->types = types;
+        cc->types_cap = cap;
+    }
+    t->types[t->ntypes].type = (PyTypeObject *)Py_NewRef((PyObject *)tp);
+    plan_snapshot(&t->types[t->ntypes].plan, plan);
+    return t->ntypes++;
+}
+
+/* Learn the plan of obj's class again when another class took its cache entry since the
+   snapshot was made (the entries are shared by all classes): from a real reduce value,
+   as deepcopy does, for a class whose every attribute says "default" and an instance
+   whose dict overrides nothing, so that only object.__reduce_ex__ runs. Never fails. */
+static void
+tpl_relearn_plan(copy_state *st, PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    PyObject *dict, *rv;
+    int overrides;
+    if (!plan_type_is_plain(st, tp)) {
+        return;
+    }
+    dict = instance_dict(obj, type_has_instance_dict(tp));
+    overrides = dict == NULL && PyErr_Occurred() ? -1 : instance_dict_overrides(st, dict);
+    Py_XDECREF(dict);
+    rv = overrides == 0 ? reduce_object(st, obj, 1) : NULL;
+    if (rv != NULL && !PyUnicode_Check(rv)) {
+        plan_learn(st, obj, rv);
+    }
+    Py_XDECREF(rv);
+    PyErr_Clear();
+}
+
+/* The usable PLAN_REDUCE plan of a plain instance's class, or NULL (never an error). */
+static const TypePlan *
+tpl_instance_plan(copy_state *st, PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    int known;
+    TypePlan *plan;
+    if (!tpl_unregistered(st, tp)) {
+        return NULL;
+    }
+    plan = plan_find(st, tp, &known);
+    if (plan == NULL && !known) {
+        tpl_relearn_plan(st, obj);
+        plan = plan_find(st, tp, &known);
+    }
+    if (plan == NULL || plan->kind != PLAN_REDUCE
+        || (plan->nslots > 0 && tp->tp_setattro != PyObject_GenericSetAttr)) {
+        return NULL;
+    }
+    return plan;
+}
+
+/* The children of an instance node at: its dict's compound values (where -1), then
+   its slots' (where: the slot number). TPL_NODE, or as tpl_compile. */
+static int
+tpl_compile_state(TplCompiler *cc, Py_ssize_t at, const TypePlan *plan, PyObject *obj,
+                  PyObject *dict, int depth)
+{
+    int r;
+    if (dict != NULL) {
+        r = tpl_compile_values(cc, at, dict, 0, depth);
+        if (r != TPL_CONSTANT && r != TPL_NODE) {
+            return r;
+        }
+    }
+    for (Py_ssize_t i = 0; i < plan->nslots; i++) {
+        PyObject *value = *(PyObject **)((char *)obj + plan->offsets[i]);
+        Py_ssize_t child = cc->n;
+        if (value == NULL) {
+            continue;
+        }
+        r = tpl_compile(cc, value, depth + 1);
+        if (r == TPL_NODE) {
+            cc->nodes[child].where = i;
+            cc->nodes[at].children++;
+        }
+        else if (r != TPL_CONSTANT) {
+            return r;
+        }
+    }
+    return TPL_NODE;
+}
+
+/* A plain instance copied by its class's plan (deepcopy_by_plan, without the memo). */
+static int
+tpl_compile_instance(TplCompiler *cc, PyObject *obj, int depth)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    const TypePlan *plan = tpl_instance_plan(cc->st, obj);
+    PyObject *dict;
+    Py_ssize_t at, index;
+    int r;
+    if (plan == NULL) {
+        return TPL_UNSUPPORTED;
+    }
+    dict = instance_dict(obj, plan->has_dict);
+    if (dict == NULL && PyErr_Occurred()) {
+        return -1;
+    }
+#if PY_VERSION_HEX >= 0x030B0000
+    if (dict != NULL && PyDict_GET_SIZE(dict) == 0) {
+        Py_CLEAR(dict);  /* state None: the copy gets no dict (see plan_state) */
+    }
+#endif
+    r = instance_dict_overrides(cc->st, dict);
+    if (r != 0 || (dict != NULL && tpl_own(cc, dict) < 0)) {
+        Py_XDECREF(dict);
+        return r > 0 ? TPL_UNSUPPORTED : -1;
+    }
+    Py_XDECREF(dict);  /* the owned list holds it */
+    index = tpl_type_index(cc, tp, plan);
+    at = index < 0 ? -1 : tpl_emit(cc, TPL_INSTANCE, obj);
+    if (at < 0) {
+        return -1;
+    }
+    cc->nodes[at].type_index = (int)index;
+    cc->nodes[at].key = dict;
+    cc->t->uses_registries = 1;
+    return tpl_compile_state(cc, at, &cc->t->types[index].plan, obj, dict, depth);
+}
+
+/* Compile the deep copy of obj: TPL_CONSTANT, TPL_NODE (its node and its parts' are
+   emitted), TPL_UNSUPPORTED, or -1 with exception set. */
+static int
+tpl_compile(TplCompiler *cc, PyObject *obj, int depth)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    int r;
+    if (is_deep_atomic(tp)) {
+        return TPL_CONSTANT;
+    }
+    if (depth > TPL_MAX_DEPTH) {
+        return TPL_UNSUPPORTED;
+    }
+    if (tp == &PyTuple_Type) {
+        return tpl_compile_tuple(cc, obj, depth);
+    }
+    if (PyType_Check(obj)) {  /* a class of another metaclass: deepcopy returns it */
+        cc->t->uses_registries = 1;
+        return tpl_unregistered(cc->st, tp) ? TPL_CONSTANT : TPL_UNSUPPORTED;
+    }
+    r = tpl_see(cc, obj);
+    if (r <= 0) {
+        return r < 0 ? -1 : TPL_UNSUPPORTED;
+    }
+    if (tp == &PyList_Type || tp == &PyDict_Type) {
+        return tpl_compile_container(cc, obj, depth);
+    }
+    if (tp == &PySet_Type || tp == &PyFrozenSet_Type) {
+        return tpl_compile_set(cc, obj);
+    }
+    return tpl_compile_instance(cc, obj, depth);
+}
+
+/* The recursion levels deepcopy enters copying the subtree at nodes[*i] (advanced past
+   it), inside a container walk or not: one per walk begun and per instance. An upper
+   bound (a leaf container begins no walk), which is what the check needs. */
+static int
+tpl_nesting(const TplNode *nodes, Py_ssize_t *i, int in_walk)
+{
+    const TplNode *node = &nodes[(*i)++];
+    int below = 0, own;
+    if (node->kind == TPL_INSTANCE) {
+        own = 2;  /* the instance, and the walk of its state */
+        in_walk = 1;
+    }
+    else {
+        own = in_walk ? 0 : 1;
+        in_walk = 1;
+    }
+    for (Py_ssize_t c = 0; c < node->children; c++) {
+        int level = tpl_nesting(nodes, i, node->kind == TPL_INSTANCE ? 1 : in_walk);
+        if (level > below) {
+            below = level;
+        }
+    }
+    return own + below;
+}
+
+/* Make t's plan from its snapshot, or leave it without one; 0, or -1 with exception. */
+static int
+tpl_make_plan(TemplateObject *t)
+{
+    TplCompiler cc = {t->st, t, NULL, 0, 0, 0, {0}};
+    Py_ssize_t i = 0;
+    int r;
+#if ATOMS_BYPASS_MEMO
+    if (PySet_GET_SIZE(t->st->deep_atomic_types) != t->st->deep_atomic_size) {
+        return 0;  /* a program added atomic types: every type is looked up there */
+    }
+#endif
+    t->deep_version = registry_version(t->st, t->st->stdlib_deep_dispatch);
+    t->table_version = registry_version(t->st, t->st->dispatch_table);
+    memotable_init(&cc.seen);
+    r = tpl_compile(&cc, t->snapshot, 0);
+    memotable_clear(&cc.seen);
+    if (r < 0 || r == TPL_UNSUPPORTED
+        || (t->uses_registries && (t->deep_version == 0 || t->table_version == 0))) {
+        PyMem_Free(cc.nodes);
+        return r < 0 ? -1 : 0;
+    }
+    t->constant = r == TPL_CONSTANT;
+    if (cc.n > 0) {
+        TplNode *nodes = PyMem_Realloc(cc.nodes, (size_t)cc.n * sizeof(TplNode));
+        t->nodes = nodes != NULL ? nodes : cc.nodes;  /* shrinking may keep the block */
+        t->nnodes = cc.n;
+        t->nesting = tpl_nesting(t->nodes, &i, 0);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Calling                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Does the plan still say what deepcopy(snapshot) does? 1 or 0. */
+static inline int
+tpl_plan_holds(TemplateObject *t)
+{
+    copy_state *st = t->st;
+#if ATOMS_BYPASS_MEMO
+    if (PySet_GET_SIZE(st->deep_atomic_types) != st->deep_atomic_size) {
+        return 0;
+    }
+#endif
+    if (!t->uses_registries) {
+        return 1;
+    }
+    if (registry_version(st, st->stdlib_deep_dispatch) != t->deep_version
+        || registry_version(st, st->dispatch_table) != t->table_version) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < t->ntypes; i++) {
+        const TypePlan *plan = &t->types[i].plan;
+        PyTypeObject *tp = t->types[i].type;
+        if (!type_tag_valid(tp) || tp->tp_version_tag != plan->tag
+            || !type_tag_valid(Py_TYPE(tp)) || Py_TYPE(tp)->tp_version_tag != plan->meta_tag
+            || !plan_slotnames_unchanged(plan)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Enter the recursion levels deepcopy(snapshot) would (see tpl_nesting); 0, or -1 with
+   RecursionError set and every level entered left again. */
+static int
+tpl_enter(int levels)
+{
+    for (int i = 0; i < levels; i++) {
+        if (c_nesting_exceeded() || Py_EnterRecursiveCall(" while deep-copying an object")) {
+            while (i-- > 0) {
+                Py_LeaveRecursiveCall();
+            }
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void
+tpl_leave(int levels)
+{
+    for (int i = 0; i < levels; i++) {
+        Py_LeaveRecursiveCall();
+    }
+}
+
+static PyObject *tpl_build(TemplateObject *t, const TplNode **pc);
+
+/* Replace item `where` of the new list or tuple y (owned) by the copy of the next
+   subtree; 0 or -1 with exception set. */
+static inline int
+tpl_replace_item(TemplateObject *t, PyObject *y, Py_ssize_t where, const TplNode **pc)
+{
+    PyObject *copy = tpl_build(t, pc), **items, *old;
+    if (copy == NULL) {
+        return -1;
+    }
+    items = PyList_CheckExact(y) ? ((PyListObject *)y)->ob_item : ((PyTupleObject *)y)->ob_item;
+    old = items[where];
+    items[where] = copy;
+    Py_DECREF(old);
+    return 0;
+}
+
+/* A new list or tuple holding node's source's items, with its children's copies in
+   their places: new reference, or NULL with exception set. */
+static PyObject *
+tpl_build_sequence(TemplateObject *t, const TplNode *node, const TplNode **pc)
+{
+    PyObject *x = node->source, *y;
+    Py_ssize_t n = Py_SIZE(x);
+    if (node->kind == TPL_TUPLE) {
+        y = PyTuple_New(n);
+        if (y == NULL) {
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyTuple_SET_ITEM(y, i, Py_NewRef(PyTuple_GET_ITEM(x, i)));
+        }
+    }
+    else {
+        y = PyList_GetSlice(x, 0, n);
+        if (y == NULL) {
+            return NULL;
+        }
+    }
+    for (Py_ssize_t c = 0; c < node->children; c++) {
+        if (tpl_replace_item(t, y, (*pc)->where, pc) < 0) {
+            Py_DECREF(y);
+            return NULL;
+        }
+    }
+    return y;
+}
+
+/* d[key] = the copy of the next subtree, at entry where when known (d a clone of the
+   source); 0 or -1 with exception set. */
+static inline int
+tpl_replace_value(TemplateObject *t, PyObject *d, const TplNode **pc)
+{
+    Py_ssize_t where = (*pc)->where;
+    PyObject *key = (*pc)->key, *copy = tpl_build(t, pc);
+    int rc;
+    if (copy == NULL) {
+        return -1;
+    }
+    if (where >= 0) {
+        return dict_replace_at(d, where, key, copy);  /* steals copy */
+    }
+    rc = PyDict_SetItem(d, key, copy);
+    Py_DECREF(copy);
+    return rc;
+}
+
+/* A clone of node's source dict with its children's copies in place: new reference,
+   or NULL with exception set. */
+static PyObject *
+tpl_build_dict(TemplateObject *t, const TplNode *node, const TplNode **pc)
+{
+    PyObject *y = PyDict_Copy(node->source);
+    if (y == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t c = 0; c < node->children; c++) {
+        if (tpl_replace_value(t, y, pc) < 0) {
+            Py_DECREF(y);
+            return NULL;
+        }
+    }
+    return y;
+}
+
+/* Give the fresh instance y its state as deepcopy_by_plan does: its dict updated from
+   the state, its slots set; the parts copied replaced. 0 or -1 with exception set. */
+static int
+tpl_fill_instance(TemplateObject *t, const TplNode *node, PyObject *y, const TplNode **pc)
+{
+    const TypePlan *plan = &t->types[node->type_index].plan;
+    PyObject *x = node->source, *dict = NULL;
+    int rc = -1;
+    if (node->key != NULL) {
+        dict = PyObject_GenericGetDict(y, NULL);
+        if (dict == NULL || PyDict_Update(dict, node->key) < 0) {
+            goto done;
+        }
+    }
+    for (Py_ssize_t i = 0; i < plan->nslots; i++) {
+        PyObject *value = *(PyObject **)((char *)x + plan->offsets[i]);
+        if (value != NULL) {
+            Py_XSETREF(*(PyObject **)((char *)y + plan->offsets[i]), Py_NewRef(value));
+        }
+    }
+    for (Py_ssize_t c = 0; c < node->children; c++) {
+        Py_ssize_t where = (*pc)->where;
+        if (where < 0) {
+            if (tpl_replace_value(t, dict, pc) < 0) {
+                goto done;
+            }
+            continue;
+        }
+        PyObject *copy = tpl_build(t, pc);
+        if (copy == NULL) {
+            goto done;
+        }
+        Py_XSETREF(*(PyObject **)((char *)y + plan->offsets[where]), copy);
+    }
+    rc = 0;
+done:
+    Py_XDECREF(dict);
+    return rc;
+}
+
+/* The copy of the subtree at *pc (advanced past it): new reference, or NULL with
+   exception set. */
+static PyObject *
+tpl_build(TemplateObject *t, const TplNode **pc)
+{
+    const TplNode *node = (*pc)++;
+    PyObject *y;
+    switch (node->kind) {
+    case TPL_LIST_ATOMS:
+        return PyList_GetSlice(node->source, 0, PyList_GET_SIZE(node->source));
+    case TPL_DICT_ATOMS:
+        return PyDict_Copy(node->source);
+    case TPL_LIST:
+    case TPL_TUPLE:
+        return tpl_build_sequence(t, node, pc);
+    case TPL_DICT:
+        return tpl_build_dict(t, node, pc);
+    case TPL_SET:
+        return PySet_New(node->source);
+    case TPL_FROZENSET:
+        return PyFrozenSet_New(node->source);
+    default:  /* TPL_INSTANCE */
+        y = t->types[node->type_index].type->tp_new(t->types[node->type_index].type,
+                                                      t->st->empty_tuple, NULL);
+        if (y != NULL && tpl_fill_instance(t, node, y, pc) < 0) {
+            Py_CLEAR(y);
+        }
+        return y;
+    }
+}
+
+/* deepcopy(snapshot, keep=keep): new reference, or NULL with exception set. */
+static PyObject *
+tpl_deepcopy(TemplateObject *t)
+{
+    if (t->keep != NULL) {
+        return deepcopy_keeping(t->st, t->snapshot, Py_None, NULL, t->keep, NULL);
+    }
+    return deepcopy_call(t->st, t->snapshot, Py_None, NULL, NULL);
+}
+
+/* One copy: by the plan while it holds, else (or if it fails) by deepcopy. New
+   reference, or NULL with exception set. */
+static PyObject *
+tpl_copy(TemplateObject *t)
+{
+    const TplNode *pc = t->nodes;
+    PyObject *y;
+    if (t->snapshot == NULL) {  /* cleared by the collector, called by a finalizer */
+        PyErr_SetString(PyExc_ReferenceError, "the template was cleared");
+        return NULL;
+    }
+    if ((pc == NULL && !t->constant) || !tpl_plan_holds(t)) {
+        return tpl_deepcopy(t);
+    }
+    if (t->constant) {
+        return Py_NewRef(t->snapshot);
+    }
+    if (tpl_enter(t->nesting) < 0) {
+        PyErr_Clear();
+        return tpl_deepcopy(t);  /* raises as it would, with its path notes */
+    }
+    y = tpl_build(t, &pc);
+    tpl_leave(t->nesting);
+    if (y == NULL) {
+        PyErr_Clear();
+        return tpl_deepcopy(t);
+    }
+    return y;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The Template type                                                        */
+/* ------------------------------------------------------------------------ */
+
+static PyObject *
+template_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (nargs != 0 || (kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0)) {
+        (void)args;
+        PyErr_Format(PyExc_TypeError, "Template() takes no arguments (%zd given)",
+                     nargs + (kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0));
+        return NULL;
+    }
+    return tpl_copy((TemplateObject *)self);
+}
+
+PyDoc_STRVAR(template_many_doc,
+"many($self, n, /)\n--\n\n"
+"Return a list of n deep copies of the snapshot, made one after another.\n\n"
+"Raises TypeError if n is not an integer and ValueError if it is negative.");
+
+static PyObject *
+template_many(PyObject *self, PyObject *arg)
+{
+    PyObject *number = PyNumber_Index(arg), *list;
+    Py_ssize_t n;
+    if (number == NULL) {
+        return NULL;
+    }
+    n = PyLong_AsSsize_t(number);
+    if (n < 0 && !PyErr_Occurred()) {
+        PyErr_Format(PyExc_ValueError, "n must be >= 0, not %R", number);
+    }
+    Py_DECREF(number);
+    if (n < 0) {
+        return NULL;
+    }
+    list = PyList_New(n);
+    for (Py_ssize_t i = 0; list != NULL && i < n; i++) {
+        PyObject *copy = tpl_copy((TemplateObject *)self);
+        if (copy == NULL) {
+            Py_CLEAR(list);  /* the items not made yet are NULL, which it skips */
+            break;
+        }
+        PyList_SET_ITEM(list, i, copy);
+    }
+    return list;
+}
+
+/* A template is an immutable factory: its copies are itself. */
+static PyObject *
+template_copy(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    return Py_NewRef(self);
+}
+
+static PyObject *
+template_reduce(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    PyErr_Format(PyExc_TypeError, "cannot pickle '%s' object", Py_TYPE(self)->tp_name);
+    return NULL;
+}
+
+static PyObject *
+template_repr(PyObject *self)
+{
+    TemplateObject *t = (TemplateObject *)self;
+    const char *how = t->constant ? "its own copy"
+                      : t->nodes != NULL ? "compiled" : "deepcopy on each call";
+    return PyUnicode_FromFormat("<copykit.Template of %s, %s%s>",
+                                Py_TYPE(t->snapshot)->tp_name, how,
+                                t->keep != NULL ? ", with keep" : "");
+}
+
+static int
+template_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    TemplateObject *t = (TemplateObject *)self;
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(t->snapshot);
+    Py_VISIT(t->keep);
+    Py_VISIT(t->owned);
+    for (Py_ssize_t i = 0; i < t->ntypes; i++) {
+        Py_VISIT(t->types[i].type);
+    }
+    return 0;
+}
+
+/* Drop the plan first: it borrows from what is cleared after it. */
+static int
+template_clear(PyObject *self)
+{
+    TemplateObject *t = (TemplateObject *)self;
+    PyMem_Free(t->nodes);
+    t->nodes = NULL;
+    t->nnodes = 0;
+    for (Py_ssize_t i = 0; i < t->ntypes; i++) {
+        Py_CLEAR(t->types[i].type);
+    }
+    PyMem_Free(t->types);
+    t->types = NULL;
+    t->ntypes = 0;
+    t->constant = 0;
+    Py_CLEAR(t->snapshot);
+    Py_CLEAR(t->keep);
+    Py_CLEAR(t->owned);
+    return 0;
+}
+
+static void
+template_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    template_clear(self);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef template_methods[] = {
+    {"many", template_many, METH_O, template_many_doc},
+    {"__copy__", template_copy, METH_NOARGS, NULL},
+    {"__deepcopy__", template_copy, METH_O, NULL},
+    {"__reduce__", template_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef template_members[] = {
+    {"__vectorcalloffset__", Py_T_PYSSIZET, offsetof(TemplateObject, vectorcall), Py_READONLY,
+     NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+PyDoc_STRVAR(template_type_doc,
+"A factory of deep copies of one snapshot, made by copykit.template(x).\n\n"
+"Calling it returns what copy.deepcopy(x) returned when it was made; many(n) returns\n"
+"a list of n such copies.");
+
+static PyType_Slot template_slots[] = {
+    {Py_tp_doc, (void *)template_type_doc},
+    {Py_tp_dealloc, (void *)template_dealloc},
+    {Py_tp_traverse, (void *)template_traverse},
+    {Py_tp_clear, (void *)template_clear},
+    {Py_tp_repr, (void *)template_repr},
+    {Py_tp_call, (void *)PyVectorcall_Call},
+    {Py_tp_methods, (void *)template_methods},
+    {Py_tp_members, (void *)template_members},
+    {0, NULL},
+};
+
+static PyType_Spec template_spec = {
+    .name = "copykit.Template",
+    .basicsize = sizeof(TemplateObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL
+             | Py_TPFLAGS_DISALLOW_INSTANTIATION | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = template_slots,
+};
+
+/* Add the Template type to the module (exec time); 0 or -1 with exception set. */
+static int
+template_exec(PyObject *module)
+{
+    PyObject *type = PyType_FromModuleAndSpec(module, &template_spec, NULL);
+    int rc;
+    if (type == NULL) {
+        return -1;
+    }
+    rc = PyModule_AddObjectRef(module, "Template", type);
+    Py_DECREF(type);
+    return rc;
+}
+
+/* The module's Template type (borrowed), or NULL with exception set. */
+static PyTypeObject *
+template_type(PyObject *module)
+{
+    PyObject *name = PyUnicode_InternFromString("Template"), *type;
+    if (name == NULL) {
+        return NULL;
+    }
+    type = PyDict_GetItemWithError(PyModule_GetDict(module), name);
+    Py_DECREF(name);
+    if (type == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (type == NULL || !PyType_Check(type)
+        || ((PyTypeObject *)type)->tp_dealloc != template_dealloc) {
+        PyErr_SetString(PyExc_SystemError, "copykit._ccopy.Template is missing");
+        return NULL;
+    }
+    return (PyTypeObject *)type;
+}
+
+PyDoc_STRVAR(template_doc,
+"template($module, /, x, *, keep=None)\n--\n\n"
+"Return a Template: calling it returns a deep copy of x as x was now.\n\n"
+"x is deep-copied once (deepcopy(x, keep=keep)) into a private snapshot; each call\n"
+"returns exactly what deepcopy(snapshot, keep=keep) returns, hooks and all, so later\n"
+"changes to x do not show. Raises what deepcopy(x, keep=keep) raises.");
+
+static PyObject *
+copykit_template(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                 PyObject *kwnames)
+{
+    copy_state *st = get_state(module);
+    PyTypeObject *type = template_type(module);
+    PyObject *x, *keep = NULL;
+    TemplateObject *t;
+    if (type == NULL || parse_args("template", args, nargs, kwnames, 1, &x, &keep) < 0) {
+        return NULL;
+    }
+    if (keep == Py_None) {
+        keep = NULL;
+    }
+    t = PyObject_GC_New(TemplateObject, type);
+    if (t == NULL) {
+        return NULL;
+    }
+    t->vectorcall = template_vectorcall;
+    t->st = st;
+    t->keep = Py_XNewRef(keep);
+    t->owned = NULL;
+    t->nodes = NULL;
+    t->types = NULL;
+    t->nnodes = t->ntypes = 0;
+    t->constant = t->uses_registries = t->nesting = 0;
+    t->snapshot = keep != NULL ? deepcopy_keeping(st, x, Py_None, NULL, keep, NULL)
+                               : deepcopy_call(st, x, Py_None, NULL, NULL);
+    PyObject_GC_Track(t);
+    if (t->snapshot == NULL || (keep == NULL && tpl_make_plan(t) < 0)) {
+        Py_DECREF(t);
+        return NULL;
+    }
+    return (PyObject *)t;
+}
