@@ -53,10 +53,17 @@ MAX_OBJECT_GROWTH_FROM_314 = 64
 INTERPRETERS = pyenv_interpreters()
 
 
+# The C twin's template workloads are swept on their own: "copykit._ccopy+templates".
+TEMPLATES_SUFFIX = "+templates"
+
+
 @cache
 def sweep(interpreter: Path, module_name: str) -> dict[str, Any]:
+    module_name, templates, _ = module_name.partition(TEMPLATES_SUFFIX)
     require_importable_in_child(module_name, str(interpreter))
     arguments = [str(SCRIPTS / "nomemory_sweep.py"), "--impl", module_name]
+    if templates:
+        arguments.append("--templates")
     if thorough():
         arguments += ["--thorough", "--rounds", "6"]
     result = run_child(arguments, SWEEP_TIMEOUT_SECONDS, interpreter=str(interpreter))
@@ -79,6 +86,9 @@ CASES = [
     )
     for minor, path in INTERPRETERS.items()
     for impl in sorted(IMPLEMENTATION_MODULES)
+] + [
+    pytest.param(path, IMPLEMENTATION_MODULES["c"] + TEMPLATES_SUFFIX, id=f"{minor}-c-templates")
+    for minor, path in INTERPRETERS.items()
 ]
 
 
