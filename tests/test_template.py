@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from copykit.sharing import shared
 from oracle import HookRecorder, assert_same_copy
 from samples import ATOMS, MORE_STDLIB, SHALLOW_IMMUTABLES, VALUES, Plain
+from test_leaks import allocated_blocks, live_objects
 
 recorder = HookRecorder()
 SAMPLES = {**ATOMS, **SHALLOW_IMMUTABLES, **VALUES, **MORE_STDLIB}
@@ -400,16 +401,6 @@ def test_template_memory_at_most_twice_its_snapshot(
     snapshot_bytes, _snapshot = traced(lambda: impl.deepcopy(original))
     template_bytes, _made = traced(lambda: impl.template(original))
     assert template_bytes - snapshot_bytes <= snapshot_bytes  # template <= 2x snapshot
-
-
-def live_objects() -> int:
-    gc.collect()
-    return len(gc.get_objects())
-
-
-def allocated_blocks() -> int:
-    gc.collect()
-    return sys.getallocatedblocks()
 
 
 @pytest.fixture(params=["json", "instances", "hooks", "keep", "cyclic"])
