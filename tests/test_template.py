@@ -118,14 +118,84 @@ def test_compiled_shapes_copy_as_deepcopy(impl: ModuleType, factory: Callable[[]
 
 
 def test_json_like_is_compiled(impl: ModuleType) -> None:
-    assert "compiled" in repr(impl.template({"a": [1, {"b": (2, [3])}]}))
+    original = json_like()
+    del original["sets"]  # the twin compiles dicts, lists and tuples only
+    made = impl.template(original)
+    assert "compiled" in repr(made)
+    assert_same_copy(original, stdlib_copy.deepcopy(original), made._by_plan())
 
 
-def test_instances_are_compiled_in_c() -> None:
+def graph() -> dict[str, Any]:
+    """Shared parts and cycles through lists, dicts, instances, slots and tuples."""
+    shared_list = [1, [2]]
+    point = Point(1, ["a"])
+    slot_point = SlotPoint(2, ["b"])
+    cyclic: list[Any] = [point]
+    cyclic.append(cyclic)
+    holder = Plain(None)
+    holder.value = {"self": holder, "points": [point, point], "slot": slot_point}
+    return {
+        "a": shared_list,
+        "b": (shared_list, shared_list),
+        "c": {"again": shared_list, "point": point, "slots": [slot_point, slot_point]},
+        "cyclic": cyclic,
+        "holder": holder,
+        "pair": (point, [point]),
+        "frozen": [frozenset({1}), frozenset({1})],
+    }
+
+
+@pytest.mark.parametrize("factory", [instances, graph], ids=["instances", "graph"])
+def test_instances_and_graphs_are_compiled_in_c(factory: Callable[[], object]) -> None:
     from copykit import _ccopy
 
-    _ccopy.deepcopy(instances())  # plans are learnt from a first copy
-    assert "compiled" in repr(_ccopy.template(instances()))
+    original = factory()
+    _ccopy.deepcopy(original)  # plans are learnt from a first copy
+    made = _ccopy.template(original)
+    assert "compiled" in repr(made)
+    expected = stdlib_copy.deepcopy(original)
+    assert_same_copy(original, expected, made._by_plan())
+    assert_same_copy(original, expected, made())
+
+
+def test_by_plan_refuses_without_a_plan(impl: ModuleType) -> None:
+    with pytest.raises(LookupError):
+        impl.template([Hooked([1])])._by_plan()
+
+
+def test_tuple_in_a_cycle_falls_back_to_deepcopy() -> None:
+    from copykit import _ccopy
+
+    inner: list[Any] = []
+    loop = (inner,)
+    inner.append(loop)
+    made = _ccopy.template(loop)
+    assert_same_copy(loop, stdlib_copy.deepcopy(loop), made())
+    with pytest.raises(LookupError):
+        made._by_plan()
+
+
+def test_instance_state_reached_elsewhere_falls_back_to_deepcopy() -> None:
+    from copykit import _ccopy
+
+    class ExposesState:
+        """Deep-copies to a plain list holding the copied point's own __dict__."""
+
+        def __init__(self, target: Point) -> None:
+            self.target = target
+
+        def __deepcopy__(self, memo: dict[int, Any]) -> list[object]:
+            return ["state", vars(stdlib_copy.deepcopy(self.target, memo))]
+
+    point = Point(1, ["a"])
+    original: list[Any] = [point, ExposesState(point)]
+    snapshot: list[Any] = stdlib_copy.deepcopy(original)  # as the template's own
+    assert snapshot[1][1] is vars(snapshot[0])
+    _ccopy.deepcopy(snapshot)
+    made = _ccopy.template(original)
+    assert_same_copy(snapshot, stdlib_copy.deepcopy(snapshot), made())
+    with pytest.raises(LookupError):
+        made._by_plan()
 
 
 def test_atom_template_returns_the_atom(impl: ModuleType) -> None:
@@ -374,6 +444,8 @@ def test_random_trees_copy_as_deepcopy(impl: ModuleType, original: object, share
         result = made()
     assert_same_copy(original, expected, result)
     assert calls == expected_calls
+    if "compiled" in repr(made):
+        assert_same_copy(original, expected, made._by_plan())
 
 
 # --- memory and leaks -----------------------------------------------------------------------

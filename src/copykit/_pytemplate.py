@@ -151,6 +151,15 @@ class Template:
             return build()
         return _pycopy.deepcopy(self._snapshot, keep=self._keep)
 
+    def _by_plan(self) -> Any:
+        """The copy the compiled builders make, with no fallback to deepcopy (for tests).
+
+        Raises ``LookupError`` when there are no builders or they no longer hold.
+        """
+        if self._build is None or not self._plan_holds():
+            raise LookupError("the template has no plan that holds")
+        return self._build()
+
     def _plan_holds(self) -> bool:
         """Does deepcopy still copy the containers as the builders do?"""
         return (

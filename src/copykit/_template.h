@@ -36,17 +36,21 @@ enum {
     TPL_SET,         /* set(items) of the set's list of atoms, as deepcopy builds it */
     TPL_FROZENSET,   /* frozenset(items), likewise */
     TPL_INSTANCE,    /* object.__new__(cls), its dict updated, slots set, parts replaced */
+    TPL_REF,         /* an object the plan copied before (shared, or a cycle): that copy */
 };
 
 /* One object the plan copies; its copied parts follow it (pre-order). */
 typedef struct {
     int kind;
     int type_index;       /* TPL_INSTANCE: its entry in the template's types */
+    int slot;             /* where a call keeps this node's copy for TPL_REF nodes (-1:
+                             nowhere, it is reached once); TPL_REF: the slot it reads */
     Py_ssize_t children;  /* nodes of parts directly below (their own parts follow them) */
     Py_ssize_t where;     /* in the parent: list/tuple index, dict entry (-1: look the key
                              up), slot number, or -1: an entry of an instance's dict */
     PyObject *source;     /* borrowed from the snapshot; a set's: its list of items */
-    PyObject *key;        /* in a dict: the key; TPL_INSTANCE: its dict state, or NULL */
+    PyObject *key;        /* in a dict (or an instance's dict): the key */
+    PyObject *state;      /* TPL_INSTANCE: its dict state (borrowed, owned), or NULL */
 } TplNode;
 
 /* A class of instances in the plan, with the per-type plan it was compiled under. */
@@ -66,6 +70,8 @@ typedef struct {
     Py_ssize_t nnodes;
     TplType *types;
     Py_ssize_t ntypes;
+    int nslots;            /* copies a call remembers for TPL_REF (shared objects) */
+    int finalizers;        /* a class in the plan has a finalizer (__del__) */
     int constant;          /* the snapshot is its own deep copy */
     int uses_registries;   /* the plan assumed the registries' versions below */
     int nesting;           /* recursion levels deepcopy(snapshot) enters, at most */
@@ -86,8 +92,10 @@ typedef struct {
     TplNode *nodes;
     Py_ssize_t n, cap;
     Py_ssize_t types_cap;
-    MemoTable seen;        /* the objects copied so far (a tree reaches each once) */
+    MemoTable seen;        /* the objects copied so far: their nodes (TPL_STATE: a state) */
 } TplCompiler;
+
+#define TPL_STATE (-1)     /* seen as an instance's dict state, which deepcopy copies apart */
 
 static int tpl_compile(TplCompiler *cc, PyObject *obj, int depth);
 
@@ -107,18 +115,57 @@ tpl_emit(TplCompiler *cc, int kind, PyObject *source)
     }
     memset(&cc->nodes[cc->n], 0, sizeof(TplNode));
     cc->nodes[cc->n].kind = kind;
+    cc->nodes[cc->n].slot = -1;
     cc->nodes[cc->n].source = source;
     return cc->n++;
 }
 
-/* Note obj as copied by the plan: 1 first time, 0 reached before (not a tree), -1 error. */
+/* Note obj as copied by node at (or TPL_STATE); 0, or -1 with exception set. */
 static int
-tpl_see(TplCompiler *cc, PyObject *obj)
+tpl_see(TplCompiler *cc, PyObject *obj, Py_ssize_t at)
 {
-    if (memotable_get(&cc->seen, obj) != NULL) {
-        return 0;
+    PyObject *index = PyLong_FromSsize_t(at);
+    int rc;
+    if (index == NULL) {
+        return -1;
     }
-    return memotable_set(&cc->seen, obj, Py_None) < 0 ? -1 : 1;
+    rc = memotable_set(&cc->seen, obj, index);
+    Py_DECREF(index);
+    return rc;
+}
+
+#define TPL_UNSEEN (-2)
+
+/* The node that copies obj, TPL_STATE, or TPL_UNSEEN; never fails. */
+static Py_ssize_t
+tpl_seen(TplCompiler *cc, PyObject *obj)
+{
+    PyObject *index = memotable_get(&cc->seen, obj);
+    return index == NULL ? TPL_UNSEEN : PyLong_AsSsize_t(index);
+}
+
+/* obj again, first copied by node first: a TPL_REF node to that copy, as deepcopy's memo
+   answers. TPL_NODE, TPL_UNSUPPORTED (obj is an instance's dict state, which deepcopy
+   copies apart from the instance's own dict), or -1 with exception set. */
+static int
+tpl_compile_ref(TplCompiler *cc, PyObject *obj, Py_ssize_t first)
+{
+    Py_ssize_t at;
+    if (first == TPL_STATE) {
+        return TPL_UNSUPPORTED;
+    }
+    if (cc->nodes[first].slot < 0) {
+        if (cc->t->nslots == INT_MAX) {
+            return TPL_UNSUPPORTED;
+        }
+        cc->nodes[first].slot = cc->t->nslots++;
+    }
+    at = tpl_emit(cc, TPL_REF, obj);
+    if (at < 0) {
+        return -1;
+    }
+    cc->nodes[at].slot = cc->nodes[first].slot;
+    return TPL_NODE;
 }
 
 /* Keep obj (borrowed) alive with the template; 0 or -1 with exception set. */
@@ -248,8 +295,12 @@ tpl_compile_container(TplCompiler *cc, PyObject *obj, int depth)
 static int
 tpl_compile_tuple(TplCompiler *cc, PyObject *obj, int depth)
 {
-    Py_ssize_t at = tpl_emit(cc, TPL_TUPLE, obj);
+    Py_ssize_t at = tpl_seen(cc, obj);
     int r;
+    if (at != TPL_UNSEEN) {
+        return tpl_compile_ref(cc, obj, at);
+    }
+    at = tpl_emit(cc, TPL_TUPLE, obj);
     if (at < 0) {
         return -1;
     }
@@ -261,8 +312,12 @@ tpl_compile_tuple(TplCompiler *cc, PyObject *obj, int depth)
     if (r != TPL_NODE) {
         return r;
     }
-    r = tpl_see(cc, obj);  /* only now: a tuple that is its own copy may recur */
-    return r < 0 ? -1 : r == 0 ? TPL_UNSUPPORTED : TPL_NODE;
+    /* Only now: a tuple that is its own copy may recur. Reached inside itself, it is in
+       a cycle, where deepcopy's tuple copy answers from the memo after its items. */
+    if (tpl_seen(cc, obj) != TPL_UNSEEN) {
+        return TPL_UNSUPPORTED;
+    }
+    return tpl_see(cc, obj, at) < 0 ? -1 : TPL_NODE;
 }
 
 /* An exact set or frozenset of atoms, copied as set.__reduce__ + _reconstruct do when
@@ -312,6 +367,9 @@ tpl_type_index(TplCompiler *cc, PyTypeObject *tp, const TypePlan *plan)
         }
         t->types = types;
         cc->types_cap = cap;
+    }
+    if (tp->tp_finalize != NULL || tp->tp_del != NULL) {
+        t->finalizers = 1;
     }
     t->types[t->ntypes].type = (PyTypeObject *)Py_NewRef((PyObject *)tp);
     plan_snapshot(&t->types[t->ntypes].plan, plan);
@@ -417,7 +475,10 @@ tpl_compile_instance(TplCompiler *cc, PyObject *obj, int depth)
     }
 #endif
     r = instance_dict_overrides(cc->st, dict);
-    if (r != 0 || (dict != NULL && tpl_own(cc, dict) < 0)) {
+    if (r == 0 && dict != NULL && tpl_seen(cc, dict) != TPL_UNSEEN) {
+        r = 1;  /* the dict is reached elsewhere too: deepcopy's state is a copy apart */
+    }
+    if (r != 0 || (dict != NULL && (tpl_own(cc, dict) < 0 || tpl_see(cc, dict, TPL_STATE) < 0))) {
         Py_XDECREF(dict);
         return r > 0 ? TPL_UNSUPPORTED : -1;
     }
@@ -428,7 +489,7 @@ tpl_compile_instance(TplCompiler *cc, PyObject *obj, int depth)
         return -1;
     }
     cc->nodes[at].type_index = (int)index;
-    cc->nodes[at].key = dict;
+    cc->nodes[at].state = dict;
     cc->t->uses_registries = 1;
     return tpl_compile_state(cc, at, &cc->t->types[index].plan, obj, dict, depth);
 }
@@ -439,7 +500,7 @@ static int
 tpl_compile(TplCompiler *cc, PyObject *obj, int depth)
 {
     PyTypeObject *tp = Py_TYPE(obj);
-    int r;
+    Py_ssize_t first;
     if (is_deep_atomic(tp)) {
         return TPL_CONSTANT;
     }
@@ -453,9 +514,12 @@ tpl_compile(TplCompiler *cc, PyObject *obj, int depth)
         cc->t->uses_registries = 1;
         return tpl_unregistered(cc->st, tp) ? TPL_CONSTANT : TPL_UNSUPPORTED;
     }
-    r = tpl_see(cc, obj);
-    if (r <= 0) {
-        return r < 0 ? -1 : TPL_UNSUPPORTED;
+    first = tpl_seen(cc, obj);
+    if (first != TPL_UNSEEN) {
+        return tpl_compile_ref(cc, obj, first);
+    }
+    if (tpl_see(cc, obj, cc->n) < 0) {  /* the node emitted next is obj's */
+        return -1;
     }
     if (tp == &PyList_Type || tp == &PyDict_Type) {
         return tpl_compile_container(cc, obj, depth);
@@ -580,51 +644,59 @@ tpl_leave(int levels)
     }
 }
 
-static PyObject *tpl_build(TemplateObject *t, const TplNode **pc);
+/* One call's walk of the plan: the template and the copies kept for TPL_REF nodes
+   (borrowed: each is held by the result under construction, or by the builder). */
+typedef struct {
+    TemplateObject *t;
+    PyObject **copies;
+} TplRun;
 
-/* Replace item `where` of the new list or tuple y (owned) by the copy of the next
-   subtree; 0 or -1 with exception set. */
-static inline int
-tpl_replace_item(TemplateObject *t, PyObject *y, Py_ssize_t where, const TplNode **pc)
+static PyObject *tpl_build(TplRun *run, const TplNode **pc);
+
+/* Keep y, node's copy, for the TPL_REF nodes that follow; return y. */
+static inline PyObject *
+tpl_remember(TplRun *run, const TplNode *node, PyObject *y)
 {
-    PyObject *copy = tpl_build(t, pc), **items, *old;
-    if (copy == NULL) {
-        return -1;
+    if (node->slot >= 0 && y != NULL) {
+        run->copies[node->slot] = y;
     }
-    items = PyList_CheckExact(y) ? ((PyListObject *)y)->ob_item : ((PyTupleObject *)y)->ob_item;
-    old = items[where];
-    items[where] = copy;
-    Py_DECREF(old);
-    return 0;
+    return y;
 }
 
-/* A new list or tuple holding node's source's items, with its children's copies in
-   their places: new reference, or NULL with exception set. */
+/* A new list or tuple of node's source's items, its children's copies in their places:
+   new reference, or NULL with exception set. The copy is remembered before its parts
+   are made, as deepcopy memoises a list before its items (a tuple is never reached
+   inside itself, see tpl_compile_tuple). */
 static PyObject *
-tpl_build_sequence(TemplateObject *t, const TplNode *node, const TplNode **pc)
+tpl_build_sequence(TplRun *run, const TplNode *node, const TplNode **pc)
 {
-    PyObject *x = node->source, *y;
-    Py_ssize_t n = Py_SIZE(x);
+    PyObject *x = node->source, *y, *const *items, **copies;
+    Py_ssize_t n = Py_SIZE(x), c = 0, next;
     if (node->kind == TPL_TUPLE) {
         y = PyTuple_New(n);
-        if (y == NULL) {
-            return NULL;
-        }
-        for (Py_ssize_t i = 0; i < n; i++) {
-            PyTuple_SET_ITEM(y, i, Py_NewRef(PyTuple_GET_ITEM(x, i)));
-        }
+        items = ((PyTupleObject *)x)->ob_item;
+        copies = y != NULL ? ((PyTupleObject *)y)->ob_item : NULL;
     }
     else {
-        y = PyList_GetSlice(x, 0, n);
-        if (y == NULL) {
-            return NULL;
-        }
+        y = PyList_New(n);
+        items = ((PyListObject *)x)->ob_item;
+        copies = y != NULL ? ((PyListObject *)y)->ob_item : NULL;
     }
-    for (Py_ssize_t c = 0; c < node->children; c++) {
-        if (tpl_replace_item(t, y, (*pc)->where, pc) < 0) {
-            Py_DECREF(y);
+    if (tpl_remember(run, node, y) == NULL) {
+        return NULL;
+    }
+    next = node->children > 0 ? (*pc)->where : n;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i != next) {
+            copies[i] = Py_NewRef(items[i]);
+            continue;
+        }
+        copies[i] = tpl_build(run, pc);
+        if (copies[i] == NULL) {
+            Py_DECREF(y);  /* the items not set yet are NULL, which it skips */
             return NULL;
         }
+        next = ++c < node->children ? (*pc)->where : n;
     }
     return y;
 }
@@ -632,10 +704,10 @@ tpl_build_sequence(TemplateObject *t, const TplNode *node, const TplNode **pc)
 /* d[key] = the copy of the next subtree, at entry where when known (d a clone of the
    source); 0 or -1 with exception set. */
 static inline int
-tpl_replace_value(TemplateObject *t, PyObject *d, const TplNode **pc)
+tpl_replace_value(TplRun *run, PyObject *d, const TplNode **pc)
 {
     Py_ssize_t where = (*pc)->where;
-    PyObject *key = (*pc)->key, *copy = tpl_build(t, pc);
+    PyObject *key = (*pc)->key, *copy = tpl_build(run, pc);
     int rc;
     if (copy == NULL) {
         return -1;
@@ -649,19 +721,45 @@ tpl_replace_value(TemplateObject *t, PyObject *d, const TplNode **pc)
 }
 
 /* A clone of node's source dict with its children's copies in place: new reference,
-   or NULL with exception set. */
+   or NULL with exception set. The clone's entries are located once: no code but this
+   walk can see or change the clone meanwhile (its parts are new objects, and a copy
+   reached again is only referred to), so each copy goes straight into its entry, as
+   dict_replace_at does. */
 static PyObject *
-tpl_build_dict(TemplateObject *t, const TplNode *node, const TplNode **pc)
+tpl_build_dict(TplRun *run, const TplNode *node, const TplNode **pc)
 {
-    PyObject *y = PyDict_Copy(node->source);
+    PyObject *y = tpl_remember(run, node, PyDict_Copy(node->source));
+    DictView view = {NULL, 0, 0, 0};
+    int direct;
     if (y == NULL) {
         return NULL;
     }
+    direct = dictview_get(y, &view);
     for (Py_ssize_t c = 0; c < node->children; c++) {
-        if (tpl_replace_value(t, y, pc) < 0) {
+        Py_ssize_t where = (*pc)->where;
+        PyObject *key = (*pc)->key, *copy = tpl_build(run, pc), **entry;
+        if (copy == NULL) {
             Py_DECREF(y);
             return NULL;
         }
+        entry = direct && where >= 0 && where < view.count ? view.first + where * view.stride
+                                                            : NULL;
+        if (entry != NULL && entry[0] == key) {
+            PyObject *old = entry[1];
+            entry[1] = copy;
+            Py_DECREF(old);  /* the snapshot's part: the snapshot holds it still */
+            continue;
+        }
+        if (PyDict_SetItem(y, key, copy) < 0) {  /* PyDict_Copy compacted the table */
+            Py_DECREF(copy);
+            Py_DECREF(y);
+            return NULL;
+        }
+        Py_DECREF(copy);
+        direct = dictview_get(y, &view);
+    }
+    if (!PyObject_GC_IsTracked(y)) {  /* as inserting the copies would have tracked it */
+        PyObject_GC_Track(y);
     }
     return y;
 }
@@ -669,14 +767,14 @@ tpl_build_dict(TemplateObject *t, const TplNode *node, const TplNode **pc)
 /* Give the fresh instance y its state as deepcopy_by_plan does: its dict updated from
    the state, its slots set; the parts copied replaced. 0 or -1 with exception set. */
 static int
-tpl_fill_instance(TemplateObject *t, const TplNode *node, PyObject *y, const TplNode **pc)
+tpl_fill_instance(TplRun *run, const TplNode *node, PyObject *y, const TplNode **pc)
 {
-    const TypePlan *plan = &t->types[node->type_index].plan;
+    const TypePlan *plan = &run->t->types[node->type_index].plan;
     PyObject *x = node->source, *dict = NULL;
     int rc = -1;
-    if (node->key != NULL) {
+    if (node->state != NULL) {
         dict = PyObject_GenericGetDict(y, NULL);
-        if (dict == NULL || PyDict_Update(dict, node->key) < 0) {
+        if (dict == NULL || PyDict_Update(dict, node->state) < 0) {
             goto done;
         }
     }
@@ -689,12 +787,12 @@ tpl_fill_instance(TemplateObject *t, const TplNode *node, PyObject *y, const Tpl
     for (Py_ssize_t c = 0; c < node->children; c++) {
         Py_ssize_t where = (*pc)->where;
         if (where < 0) {
-            if (tpl_replace_value(t, dict, pc) < 0) {
+            if (tpl_replace_value(run, dict, pc) < 0) {
                 goto done;
             }
             continue;
         }
-        PyObject *copy = tpl_build(t, pc);
+        PyObject *copy = tpl_build(run, pc);
         if (copy == NULL) {
             goto done;
         }
@@ -709,28 +807,32 @@ done:
 /* The copy of the subtree at *pc (advanced past it): new reference, or NULL with
    exception set. */
 static PyObject *
-tpl_build(TemplateObject *t, const TplNode **pc)
+tpl_build(TplRun *run, const TplNode **pc)
 {
     const TplNode *node = (*pc)++;
+    PyTypeObject *tp;
     PyObject *y;
     switch (node->kind) {
     case TPL_LIST_ATOMS:
-        return PyList_GetSlice(node->source, 0, PyList_GET_SIZE(node->source));
+        return tpl_remember(run, node, PyList_GetSlice(node->source, 0,
+                                                       PyList_GET_SIZE(node->source)));
     case TPL_DICT_ATOMS:
-        return PyDict_Copy(node->source);
+        return tpl_remember(run, node, PyDict_Copy(node->source));
     case TPL_LIST:
     case TPL_TUPLE:
-        return tpl_build_sequence(t, node, pc);
+        return tpl_build_sequence(run, node, pc);
     case TPL_DICT:
-        return tpl_build_dict(t, node, pc);
+        return tpl_build_dict(run, node, pc);
     case TPL_SET:
-        return PySet_New(node->source);
+        return tpl_remember(run, node, PySet_New(node->source));
     case TPL_FROZENSET:
-        return PyFrozenSet_New(node->source);
+        return tpl_remember(run, node, PyFrozenSet_New(node->source));
+    case TPL_REF:
+        return Py_NewRef(run->copies[node->slot]);
     default:  /* TPL_INSTANCE */
-        y = t->types[node->type_index].type->tp_new(t->types[node->type_index].type,
-                                                      t->st->empty_tuple, NULL);
-        if (y != NULL && tpl_fill_instance(t, node, y, pc) < 0) {
+        tp = run->t->types[node->type_index].type;
+        y = tpl_remember(run, node, tp->tp_new(tp, run->t->st->empty_tuple, NULL));
+        if (y != NULL && tpl_fill_instance(run, node, y, pc) < 0) {
             Py_CLEAR(y);
         }
         return y;
@@ -747,18 +849,53 @@ tpl_deepcopy(TemplateObject *t)
     return deepcopy_call(t->st, t->snapshot, Py_None, NULL, NULL);
 }
 
+#define TPL_STACK_COPIES 32
+
+/* Walk the plan once: new reference, or NULL with exception set. Collections are held
+   off meanwhile before 3.12 (from 3.12 the collector runs only between bytecodes
+   anyway): no Python code runs and nothing is garbage until the copy is done, so a
+   collection would only traverse the copy under construction. Not while a class in
+   the plan has a finalizer, which a failed walk could run. */
+static PyObject *
+tpl_run(TemplateObject *t)
+{
+    PyObject *stack_copies[TPL_STACK_COPIES], *y;
+    TplRun run = {t, stack_copies};
+    const TplNode *pc = t->nodes;
+#if PY_VERSION_HEX < 0x030C0000
+    int collecting = t->finalizers ? 0 : PyGC_Disable();
+#endif
+    if (t->nslots > TPL_STACK_COPIES) {
+        run.copies = PyMem_Malloc((size_t)t->nslots * sizeof(PyObject *));
+        if (run.copies == NULL) {
+            y = PyErr_NoMemory();
+            goto done;
+        }
+    }
+    y = tpl_build(&run, &pc);
+    if (run.copies != stack_copies) {
+        PyMem_Free(run.copies);
+    }
+done:
+#if PY_VERSION_HEX < 0x030C0000
+    if (collecting) {
+        PyGC_Enable();
+    }
+#endif
+    return y;
+}
+
 /* One copy: by the plan while it holds, else (or if it fails) by deepcopy. New
    reference, or NULL with exception set. */
 static PyObject *
 tpl_copy(TemplateObject *t)
 {
-    const TplNode *pc = t->nodes;
     PyObject *y;
     if (t->snapshot == NULL) {  /* cleared by the collector, called by a finalizer */
         PyErr_SetString(PyExc_ReferenceError, "the template was cleared");
         return NULL;
     }
-    if ((pc == NULL && !t->constant) || !tpl_plan_holds(t)) {
+    if ((t->nodes == NULL && !t->constant) || !tpl_plan_holds(t)) {
         return tpl_deepcopy(t);
     }
     if (t->constant) {
@@ -768,7 +905,7 @@ tpl_copy(TemplateObject *t)
         PyErr_Clear();
         return tpl_deepcopy(t);  /* raises as it would, with its path notes */
     }
-    y = tpl_build(t, &pc);
+    y = tpl_run(t);
     tpl_leave(t->nesting);
     if (y == NULL) {
         PyErr_Clear();
@@ -825,6 +962,30 @@ template_many(PyObject *self, PyObject *arg)
         PyList_SET_ITEM(list, i, copy);
     }
     return list;
+}
+
+PyDoc_STRVAR(template_by_plan_doc,
+"_by_plan($self, /)\n--\n\n"
+"The copy the compiled plan makes, with no fallback to deepcopy (for tests).\n\n"
+"Raises LookupError when there is no plan or it no longer holds, and what the plan\n"
+"raises when it fails.");
+
+static PyObject *
+template_by_plan(PyObject *self, PyObject *unused)
+{
+    TemplateObject *t = (TemplateObject *)self;
+    PyObject *y;
+    (void)unused;
+    if (t->snapshot == NULL || t->nodes == NULL || !tpl_plan_holds(t)) {
+        PyErr_SetString(PyExc_LookupError, "the template has no plan that holds");
+        return NULL;
+    }
+    if (tpl_enter(t->nesting) < 0) {
+        return NULL;
+    }
+    y = tpl_run(t);
+    tpl_leave(t->nesting);
+    return y;
 }
 
 /* A template is an immutable factory: its copies are itself. */
@@ -901,6 +1062,7 @@ template_dealloc(PyObject *self)
 
 static PyMethodDef template_methods[] = {
     {"many", template_many, METH_O, template_many_doc},
+    {"_by_plan", template_by_plan, METH_NOARGS, template_by_plan_doc},
     {"__copy__", template_copy, METH_NOARGS, NULL},
     {"__deepcopy__", template_copy, METH_O, NULL},
     {"__reduce__", template_reduce, METH_NOARGS, NULL},
@@ -1005,6 +1167,7 @@ copykit_template(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     t->nodes = NULL;
     t->types = NULL;
     t->nnodes = t->ntypes = 0;
+    t->nslots = t->finalizers = 0;
     t->constant = t->uses_registries = t->nesting = 0;
     t->snapshot = keep != NULL ? deepcopy_keeping(st, x, Py_None, NULL, keep, NULL)
                                : deepcopy_call(st, x, Py_None, NULL, NULL);
