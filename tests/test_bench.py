@@ -223,3 +223,27 @@ def test_yardstick_clone_agrees_with_stdlib_on_json_like_workload(
 ) -> None:
     original = workload.build()
     assert _bench.check_result(original, copy.deepcopy(original), yardstick.clone(original)) is None
+
+
+# --- --templates ---------------------------------------------------------------------------
+
+
+def test_template_run_times_the_factories_beside_c_deepcopy(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    has_c = _bench._import_optional(_bench.MODULES["c"]) is not None
+    table = run_bench(capsys, "--templates")
+    cells = header_cells(table)
+    expected = ["workload", "op", "stdlib µs"]
+    if has_c:
+        expected += ["c µs", "c template µs"]
+    assert cells[: len(expected) + 1] == [*expected, "python template µs"]
+    (row,) = [line for line in table.splitlines() if line.startswith("| service_config")]
+    assert "≠" not in row  # every template column returned what stdlib deepcopy returns
+    assert ("python template vs c (geomean" in table) == has_c
+
+
+def test_template_run_leaves_out_shallow_workloads(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([*TINY_RUN[:3], "int_list_shallow", "--repeat", "2", "--templates"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| int_")]
+    assert rows == []

@@ -663,6 +663,25 @@ tpl_remember(TplRun *run, const TplNode *node, PyObject *y)
     return y;
 }
 
+/* The copy of the next subtree (*pc advanced past it): the commonest leaves, a dict or
+   list of atoms reached once, made here without a call; the rest by tpl_build. */
+static inline PyObject *
+tpl_build_part(TplRun *run, const TplNode **pc)
+{
+    const TplNode *node = *pc;
+    if (node->slot < 0) {
+        if (node->kind == TPL_DICT_ATOMS) {
+            (*pc)++;
+            return PyDict_Copy(node->source);
+        }
+        if (node->kind == TPL_LIST_ATOMS) {
+            (*pc)++;
+            return PyList_GetSlice(node->source, 0, PyList_GET_SIZE(node->source));
+        }
+    }
+    return tpl_build(run, pc);
+}
+
 /* A new list or tuple of node's source's items, its children's copies in their places:
    new reference, or NULL with exception set. The copy is remembered before its parts
    are made, as deepcopy memoises a list before its items (a tuple is never reached
@@ -691,7 +710,7 @@ tpl_build_sequence(TplRun *run, const TplNode *node, const TplNode **pc)
             copies[i] = Py_NewRef(items[i]);
             continue;
         }
-        copies[i] = tpl_build(run, pc);
+        copies[i] = tpl_build_part(run, pc);
         if (copies[i] == NULL) {
             Py_DECREF(y);  /* the items not set yet are NULL, which it skips */
             return NULL;
@@ -737,7 +756,7 @@ tpl_build_dict(TplRun *run, const TplNode *node, const TplNode **pc)
     direct = dictview_get(y, &view);
     for (Py_ssize_t c = 0; c < node->children; c++) {
         Py_ssize_t where = (*pc)->where;
-        PyObject *key = (*pc)->key, *copy = tpl_build(run, pc), **entry;
+        PyObject *key = (*pc)->key, *copy = tpl_build_part(run, pc), **entry;
         if (copy == NULL) {
             Py_DECREF(y);
             return NULL;
