@@ -249,6 +249,37 @@ def template_calls(original: object) -> object:
     return made()
 
 
+def template_keep_calls(original: object) -> object:
+    """template_calls with keep= of a class (compiled: kept objects are constants)."""
+    made = MODULE.template(original, keep=Slotted)
+    made()
+    return made()
+
+
+def _shared_graph() -> object:
+    """Shared parts and a cycle, which a plan copies through its per-call memo."""
+    shared = [1, {"k": [2]}]
+    cyclic: list[object] = [shared]
+    cyclic.append(cyclic)
+    slotted = Slotted([3], {"four": 4})
+    return {"a": shared, "b": (shared, slotted), "c": cyclic, "d": [slotted, slotted]}
+
+
+def _shared_graph_ok(original: Any, result: Any) -> bool:
+    """The graph's sharing and cycle, as deepcopy makes them (== would recurse forever)."""
+    shared, slotted = result["a"], result["d"][0]
+    return (
+        shared == [1, {"k": [2]}]
+        and shared is not original["a"]
+        and result["b"][0] is shared
+        and result["b"][1] is slotted
+        and result["c"][0] is shared
+        and result["c"][1] is result["c"]
+        and result["d"][1] is slotted
+        and slotted == original["d"][0]
+    )
+
+
 # Swept for the C twin only, with the template operation instead of copy and deepcopy: a
 # snapshot compiled to a plan (dict clones, slices, constant tuples, sets, plain and slotted
 # instances), and one deepcopy takes on every call (a hook). A plan that fails mid-call
@@ -267,8 +298,15 @@ TEMPLATE_WORKLOADS: dict[str, Callable[[], object]] = {
         ],
     },
     "template_hook": lambda: [[1], Hooked([2, {"k": [3]}])],
+    "template_graph": _shared_graph,
 }
-TEMPLATE_OPERATIONS: dict[str, Callable[[object], object]] = {"template": template_calls}
+TEMPLATE_OPERATIONS: dict[str, Callable[[object], object]] = {
+    "template": template_calls,
+    "template_keep": template_keep_calls,
+}
+# keep= compiles into plans; with a hook below, it is deepcopy(..., keep=) each call, which
+# the main sweep's keep workload covers already.
+TEMPLATE_KEEP_WORKLOADS = ("template_plan", "template_graph")
 
 BIG_WORKLOADS: dict[str, Callable[[], object]] = {
     "big": lambda: [WORKLOADS[name]() for name in ("containers", "instances", "hooks")] * 4,
@@ -304,6 +342,8 @@ def _correct(workload: str, operation_name: str, original: Any, result: Any) -> 
         )
     if workload == "recursive":
         return _recursive_ok(original, result)
+    if workload == "template_graph":
+        return _shared_graph_ok(original, result)
     return bool(result == original)
 
 
@@ -408,7 +448,11 @@ def run_round(
         if workload in KEEP_WORKLOADS:
             operations = KEEP_OPERATIONS
         elif workload in TEMPLATE_WORKLOADS:
-            operations = TEMPLATE_OPERATIONS
+            operations = [
+                name
+                for name in TEMPLATE_OPERATIONS
+                if name != "template_keep" or workload in TEMPLATE_KEEP_WORKLOADS
+            ]
         for operation_name in operations:
             outcome = sweep_one(workload, operation_name, stride, modes)
             report[f"{workload}/{operation_name}"] = outcome

@@ -7,6 +7,7 @@ import gc
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -247,3 +248,18 @@ def test_template_run_leaves_out_shallow_workloads(capsys: pytest.CaptureFixture
     assert cli.main([*TINY_RUN[:3], "int_list_shallow", "--repeat", "2", "--templates"]) == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| int_")]
     assert rows == []
+
+
+def test_factory_columns_time_the_factory_alone() -> None:
+    made: list[object] = []
+    calls: list[None] = []
+
+    def make(obj: object) -> Callable[[], object]:
+        made.append(obj)
+        return lambda: calls.append(None)
+
+    clone = _bench.FactoryClone(make)
+    data = [1]
+    _bench.time_sample(clone, data, 5)
+    _bench.time_sample(clone, data, 5)
+    assert made == [data] and len(calls) == 10  # one factory, made outside the timed calls

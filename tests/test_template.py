@@ -362,6 +362,70 @@ def test_keep_predicate_runs_on_every_call(impl: ModuleType) -> None:
     assert seen == ["list", "list"]
 
 
+class Resource:
+    """Stands for what keep= shares: a client, a lock, a loaded model."""
+
+
+class SubResource(Resource):
+    pass
+
+
+class Reparented:
+    pass
+
+
+def deepcopy_keeping(original: object, *kept: object) -> object:
+    """The stdlib's deepcopy with a memo pre-seeded with the kept objects (keep's oracle)."""
+    return stdlib_copy.deepcopy(original, {id(obj): obj for obj in kept})
+
+
+def test_keep_of_classes_is_compiled_in_c() -> None:
+    from copykit import _ccopy
+
+    resource, sub = Resource(), SubResource()
+    kept_list = [resource]
+    original = {
+        "a": [resource, sub, resource],
+        "b": (resource, 1),
+        "c": {"x": [1], "y": kept_list},
+        "d": Point(1, ["a"]),
+    }
+    _ccopy.deepcopy(original)  # plans are learnt from a first copy
+    made = _ccopy.template(original, keep=(Resource, tuple))
+    assert "compiled" in repr(made)
+    expected = deepcopy_keeping(original, resource, sub, original["b"])
+    result = made._by_plan()
+    assert_same_copy(original, expected, result)
+    assert result["a"][0] is resource and result["b"] is original["b"]
+    assert result["c"]["y"] is not kept_list and result["c"]["y"][0] is resource
+
+
+def test_keep_with_a_predicate_or_an_abc_is_not_compiled() -> None:
+    import collections.abc
+
+    from copykit import _ccopy
+
+    for keep in (lambda obj: False, collections.abc.Sequence):
+        made = _ccopy.template([[1]], keep=keep)
+        with pytest.raises(LookupError):
+            made._by_plan()
+
+
+def test_keep_follows_a_class_that_changes_its_bases() -> None:
+    from copykit import _ccopy
+
+    class Kept(Resource):
+        pass
+
+    obj = Kept()
+    made = _ccopy.template([obj, [2]], keep=Resource)
+    assert made()[0] is obj
+    Kept.__bases__ = (Reparented,)  # no longer a Resource: copied from now on
+    result = made()
+    assert type(result[0]) is Kept and result[0] is not obj
+    assert_same_copy([obj, [2]], deepcopy_keeping([obj, [2]]), result)
+
+
 def test_keep_of_the_wrong_kind(impl: ModuleType) -> None:
     with pytest.raises(TypeError, match="keep must be"):
         impl.template([1], keep=42)

@@ -53,6 +53,12 @@ typedef struct {
     PyObject *state;      /* TPL_INSTANCE: its dict state (borrowed, owned), or NULL */
 } TplNode;
 
+/* The class of objects the plan keeps (keep=), with the version tag its answer relied on. */
+typedef struct {
+    PyTypeObject *type;  /* strong */
+    unsigned int tag;
+} TplKept;
+
 /* A class of instances in the plan, with the per-type plan it was compiled under. */
 typedef struct {
     PyTypeObject *type;  /* strong */
@@ -70,6 +76,9 @@ typedef struct {
     Py_ssize_t nnodes;
     TplType *types;
     Py_ssize_t ntypes;
+    TplKept *kept;         /* keep=: the classes of what the plan keeps, beyond the
+                              exact builtin containers, whose answers it relied on */
+    Py_ssize_t nkept;
     int nslots;            /* copies a call remembers for TPL_REF (shared objects) */
     int finalizers;        /* a class in the plan has a finalizer (__del__) */
     int constant;          /* the snapshot is its own deep copy */
@@ -93,6 +102,7 @@ typedef struct {
     Py_ssize_t n, cap;
     Py_ssize_t types_cap;
     MemoTable seen;        /* the objects copied so far: their nodes (TPL_STATE: a state) */
+    PyObject *keep_types;  /* keep=: its tuple of classes, all of metaclass type; or NULL */
 } TplCompiler;
 
 #define TPL_STATE (-1)     /* seen as an instance's dict state, which deepcopy copies apart */
@@ -494,6 +504,49 @@ tpl_compile_instance(TplCompiler *cc, PyObject *obj, int depth)
     return tpl_compile_state(cc, at, &cc->t->types[index].plan, obj, dict, depth);
 }
 
+/* Note tp as a class whose objects the plan keeps; 0, or -1 with exception set. */
+static int
+tpl_note_kept(TplCompiler *cc, PyTypeObject *tp)
+{
+    TemplateObject *t = cc->t;
+    TplKept *kept;
+    for (Py_ssize_t i = 0; i < t->nkept; i++) {
+        if (t->kept[i].type == tp) {
+            return 0;
+        }
+    }
+    kept = PyMem_Realloc(t->kept, (size_t)(t->nkept + 1) * sizeof(TplKept));
+    if (kept == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    t->kept = kept;
+    kept[t->nkept].type = (PyTypeObject *)Py_NewRef((PyObject *)tp);
+    kept[t->nkept].tag = tp->tp_version_tag;
+    t->nkept++;
+    return 0;
+}
+
+/* keep= of classes: does deepcopy keep obj (neither an atom nor a class)? 1 yes, 0 no,
+   TPL_UNSUPPORTED when the answer is not fixed by obj's class (see keep_matches), -1
+   with exception set. The answer lasts while obj's class keeps its version tag: the
+   exact builtin containers cannot change; a class kept here is checked by every call
+   (tpl_plan_holds), a class not kept is an instance's class, checked with its plan. */
+static int
+tpl_kept(TplCompiler *cc, PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    int builtin = tp == &PyList_Type || tp == &PyDict_Type || tp == &PyTuple_Type
+                  || tp == &PySet_Type || tp == &PyFrozenSet_Type;
+    if (!keep_answer_per_type(cc->st, tp) || (!builtin && !type_tag_valid(tp))) {
+        return TPL_UNSUPPORTED;
+    }
+    if (!keep_is_subtype(tp, cc->keep_types)) {
+        return 0;
+    }
+    return builtin || tpl_note_kept(cc, tp) == 0 ? 1 : -1;
+}
+
 /* Compile the deep copy of obj: TPL_CONSTANT, TPL_NODE (its node and its parts' are
    emitted), TPL_UNSUPPORTED, or -1 with exception set. */
 static int
@@ -506,6 +559,13 @@ tpl_compile(TplCompiler *cc, PyObject *obj, int depth)
     }
     if (depth > TPL_MAX_DEPTH) {
         return TPL_UNSUPPORTED;
+    }
+    if (cc->keep_types != NULL && !PyType_Check(obj)) {
+        int kept = tpl_kept(cc, obj);  /* offered before the memo is read: kept objects are
+                                          never memoised, so the order does not matter */
+        if (kept != 0) {
+            return kept == 1 ? TPL_CONSTANT : kept;
+        }
     }
     if (tp == &PyTuple_Type) {
         return tpl_compile_tuple(cc, obj, depth);
@@ -559,9 +619,24 @@ tpl_nesting(const TplNode *nodes, Py_ssize_t *i, int in_walk)
 static int
 tpl_make_plan(TemplateObject *t)
 {
-    TplCompiler cc = {t->st, t, NULL, 0, 0, 0, {0}};
+    TplCompiler cc = {t->st, t, NULL, 0, 0, 0, {0}, NULL};
+    KeepCheck keep;
     Py_ssize_t i = 0;
     int r;
+    if (t->keep != NULL) {  /* a class or a tuple of classes of metaclass type */
+        memset(&keep, 0, sizeof(keep));
+        r = keep_init_types(t->st, &keep, t->keep);
+        if (r == 1 && keep.plain_types) {
+            cc.keep_types = Py_NewRef(keep.types);
+        }
+        keep_release(&keep);
+        if (r < 0) {
+            return -1;
+        }
+        if (cc.keep_types == NULL) {
+            return 0;  /* a predicate, or an ABC: answers that may change between calls */
+        }
+    }
 #if ATOMS_BYPASS_MEMO
     if (PySet_GET_SIZE(t->st->deep_atomic_types) != t->st->deep_atomic_size) {
         return 0;  /* a program added atomic types: every type is looked up there */
@@ -572,6 +647,7 @@ tpl_make_plan(TemplateObject *t)
     memotable_init(&cc.seen);
     r = tpl_compile(&cc, t->snapshot, 0);
     memotable_clear(&cc.seen);
+    Py_XDECREF(cc.keep_types);
     if (r < 0 || r == TPL_UNSUPPORTED
         || (t->uses_registries && (t->deep_version == 0 || t->table_version == 0))) {
         PyMem_Free(cc.nodes);
@@ -601,6 +677,12 @@ tpl_plan_holds(TemplateObject *t)
         return 0;
     }
 #endif
+    for (Py_ssize_t i = 0; i < t->nkept; i++) {
+        PyTypeObject *tp = t->kept[i].type;
+        if (!type_tag_valid(tp) || tp->tp_version_tag != t->kept[i].tag) {
+            return 0;
+        }
+    }
     if (!t->uses_registries) {
         return 1;
     }
@@ -1045,6 +1127,9 @@ template_traverse(PyObject *self, visitproc visit, void *arg)
     for (Py_ssize_t i = 0; i < t->ntypes; i++) {
         Py_VISIT(t->types[i].type);
     }
+    for (Py_ssize_t i = 0; i < t->nkept; i++) {
+        Py_VISIT(t->kept[i].type);
+    }
     return 0;
 }
 
@@ -1062,6 +1147,12 @@ template_clear(PyObject *self)
     PyMem_Free(t->types);
     t->types = NULL;
     t->ntypes = 0;
+    for (Py_ssize_t i = 0; i < t->nkept; i++) {
+        Py_CLEAR(t->kept[i].type);
+    }
+    PyMem_Free(t->kept);
+    t->kept = NULL;
+    t->nkept = 0;
     t->constant = 0;
     Py_CLEAR(t->snapshot);
     Py_CLEAR(t->keep);
@@ -1187,11 +1278,13 @@ copykit_template(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     t->types = NULL;
     t->nnodes = t->ntypes = 0;
     t->nslots = t->finalizers = 0;
+    t->kept = NULL;
+    t->nkept = 0;
     t->constant = t->uses_registries = t->nesting = 0;
     t->snapshot = keep != NULL ? deepcopy_keeping(st, x, Py_None, NULL, keep, NULL)
                                : deepcopy_call(st, x, Py_None, NULL, NULL);
     PyObject_GC_Track(t);
-    if (t->snapshot == NULL || (keep == NULL && tpl_make_plan(t) < 0)) {
+    if (t->snapshot == NULL || tpl_make_plan(t) < 0) {
         Py_DECREF(t);
         return NULL;
     }
