@@ -88,6 +88,9 @@ run_asan() {
     echo "sanitize[asan]: allocation-failure sweep (error paths) against the C module"
     PYTHONPATH=src "$python" scripts/nomemory_sweep.py --impl copykit._ccopy >/dev/null ||
         status=1
+    echo "sanitize[asan]: allocation-failure sweep of the template workloads"
+    PYTHONPATH=src "$python" scripts/nomemory_sweep.py --impl copykit._ccopy --templates \
+        >/dev/null || status=1
     echo "sanitize[asan]: hardening tests"
     # Not the RSS check (ASan's quarantine holds freed memory on purpose), nor the other
     # interpreters (only this one has the sanitized build).
@@ -135,13 +138,17 @@ run_valgrind() {
     PYTHONMALLOC=malloc PYTHONPATH=src "${memcheck[@]}" \
         "$python" scripts/nomemory_sweep.py --impl copykit._ccopy --rounds 2 >/dev/null ||
         status=1
+    echo "sanitize[valgrind]: allocation-failure sweep of the template workloads"
+    PYTHONMALLOC=malloc PYTHONPATH=src "${memcheck[@]}" \
+        "$python" scripts/nomemory_sweep.py --impl copykit._ccopy --templates --rounds 2 \
+        >/dev/null || status=1
     local ours total
-    ours="$(cat "$scratch"/memcheck.*.log | awk -v RS='==[0-9]+== \n' '/_ccopy\.c|_memotable\.h/' |
+    ours="$(cat "$scratch"/memcheck.*.log | awk -v RS='==[0-9]+== \n' '/_ccopy\.c|_memotable\.h|_template\.h|_dictview\.h/' |
         grep -c 'ERROR\|uninitialised\|Invalid\|invalid' || true)"
     total="$(grep -h 'ERROR SUMMARY' "$scratch"/memcheck.*.log | awk '{s += $4} END {print s + 0}')"
     echo "sanitize[valgrind]: $total memcheck errors in all, $ours with a frame in copykit's C"
     if [[ "$ours" -ne 0 ]]; then
-        cat "$scratch"/memcheck.*.log | awk -v RS='==[0-9]+== \n' '/_ccopy\.c|_memotable\.h/' |
+        cat "$scratch"/memcheck.*.log | awk -v RS='==[0-9]+== \n' '/_ccopy\.c|_memotable\.h|_template\.h|_dictview\.h/' |
             head -80
         status=1
     fi

@@ -158,6 +158,19 @@ def test_instances_and_graphs_are_compiled_in_c(factory: Callable[[], object]) -
     assert_same_copy(original, expected, made())
 
 
+def test_many_references_to_one_object_are_not_compiled_in_c() -> None:
+    """A node per reference would outweigh the snapshot (pyperformance's deepcopy_memo)."""
+    from copykit import _ccopy
+
+    shared = [1] * 100
+    original = {"a": (shared, shared, shared), "b": [shared] * 1000}
+    made = _ccopy.template(original)
+    assert "deepcopy on each call" in repr(made)
+    result = made()
+    assert_same_copy(original, stdlib_copy.deepcopy(original), result)
+    assert all(item is result["a"][0] for item in result["b"])
+
+
 def test_by_plan_refuses_without_a_plan(impl: ModuleType) -> None:
     with pytest.raises(LookupError):
         impl.template([Hooked([1])])._by_plan()
@@ -528,7 +541,9 @@ def traced(make: Callable[[], object]) -> tuple[int, object]:
         tracemalloc.stop()
 
 
-@pytest.mark.parametrize("factory", [json_like, instances], ids=["json", "instances"])
+@pytest.mark.parametrize(
+    "factory", [json_like, instances, graph], ids=["json", "instances", "graph"]
+)
 def test_template_memory_at_most_twice_its_snapshot(
     impl: ModuleType, factory: Callable[[], object]
 ) -> None:

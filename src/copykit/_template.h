@@ -45,7 +45,8 @@ typedef struct {
     int type_index;       /* TPL_INSTANCE: its entry in the template's types */
     int slot;             /* where a call keeps this node's copy for TPL_REF nodes (-1:
                              nowhere, it is reached once); TPL_REF: the slot it reads */
-    Py_ssize_t children;  /* nodes of parts directly below (their own parts follow them) */
+    int children;         /* nodes of parts directly below (their own parts follow them);
+                             a plan has fewer than INT_MAX nodes */
     Py_ssize_t where;     /* in the parent: list/tuple index, dict entry (-1: look the key
                              up), slot number, or -1: an entry of an instance's dict */
     PyObject *source;     /* borrowed from the snapshot; a set's: its list of items */
@@ -103,6 +104,9 @@ typedef struct {
     Py_ssize_t types_cap;
     MemoTable seen;        /* the objects copied so far: their nodes (TPL_STATE: a state) */
     PyObject *keep_types;  /* keep=: its tuple of classes, all of metaclass type; or NULL */
+    Py_ssize_t snapshot_bytes;  /* what the objects the plan copies take (estimated) */
+    Py_ssize_t plan_bytes;      /* what the plan holds beyond its nodes and the snapshot */
+    int too_big;           /* the plan reached INT_MAX nodes: no plan (not an error) */
 } TplCompiler;
 
 #define TPL_STATE (-1)     /* seen as an instance's dict state, which deepcopy copies apart */
@@ -113,6 +117,11 @@ static int tpl_compile(TplCompiler *cc, PyObject *obj, int depth);
 static Py_ssize_t
 tpl_emit(TplCompiler *cc, int kind, PyObject *source)
 {
+    if (cc->n == INT_MAX - 1) {
+        cc->too_big = 1;  /* tpl_make_plan then drops the plan and this exception */
+        PyErr_NoMemory();
+        return -1;
+    }
     if (cc->n == cc->cap) {
         Py_ssize_t cap = cc->cap < 16 ? 16 : cc->cap * 2;
         TplNode *nodes = PyMem_Realloc(cc->nodes, (size_t)cap * sizeof(TplNode));
@@ -227,6 +236,29 @@ tpl_key_is_plain(PyObject *key, int depth)
     return 1;
 }
 
+/* Count obj, which the plan copies, in the snapshot's size: what sys.getsizeof says of
+   an exact builtin container (its own C __sizeof__, no code of a program's), an
+   instance's basic size otherwise (its dict is counted apart), with the collector's
+   header. An estimate for the plan's budget (tpl_make_plan); never fails. */
+static void
+tpl_count_bytes(TplCompiler *cc, PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    Py_ssize_t bytes = tp->tp_basicsize + (PyObject_IS_GC(obj) ? 2 * (Py_ssize_t)sizeof(void *)
+                                                                 : 0);
+    if (tp == &PyList_Type || tp == &PyDict_Type || tp == &PyTuple_Type || tp == &PySet_Type
+        || tp == &PyFrozenSet_Type) {
+        PyObject *size = PyObject_CallMethod(obj, "__sizeof__", NULL);
+        Py_ssize_t own = size != NULL ? PyLong_AsSsize_t(size) : -1;
+        Py_XDECREF(size);
+        if (own >= 0) {
+            bytes += own - tp->tp_basicsize;
+        }
+        PyErr_Clear();
+    }
+    cc->snapshot_bytes += bytes;
+}
+
 /* Compile the parts items[0..n) of a list or tuple as children of node at (their
    `where` their index). TPL_CONSTANT when none is copied, TPL_NODE, or as tpl_compile. */
 static int
@@ -288,6 +320,7 @@ tpl_compile_container(TplCompiler *cc, PyObject *obj, int depth)
     if (at < 0) {
         return -1;
     }
+    tpl_count_bytes(cc, obj);
     if (is_list) {
         r = tpl_compile_items(cc, at, PySequence_Fast_ITEMS(obj), PyList_GET_SIZE(obj), depth);
     }
@@ -327,6 +360,7 @@ tpl_compile_tuple(TplCompiler *cc, PyObject *obj, int depth)
     if (tpl_seen(cc, obj) != TPL_UNSEEN) {
         return TPL_UNSUPPORTED;
     }
+    tpl_count_bytes(cc, obj);
     return tpl_see(cc, obj, at) < 0 ? -1 : TPL_NODE;
 }
 
@@ -354,6 +388,9 @@ tpl_compile_set(TplCompiler *cc, PyObject *obj)
     if (r < 0 || tpl_emit(cc, PySet_CheckExact(obj) ? TPL_SET : TPL_FROZENSET, items) < 0) {
         return -1;
     }
+    tpl_count_bytes(cc, obj);
+    cc->plan_bytes += (Py_ssize_t)(sizeof(PyListObject) + 2 * sizeof(void *)
+                                   + (size_t)PyList_GET_SIZE(items) * sizeof(PyObject *));
     cc->t->uses_registries = 1;
     return TPL_NODE;
 }
@@ -500,6 +537,10 @@ tpl_compile_instance(TplCompiler *cc, PyObject *obj, int depth)
     }
     cc->nodes[at].type_index = (int)index;
     cc->nodes[at].state = dict;
+    tpl_count_bytes(cc, obj);
+    if (dict != NULL) {
+        tpl_count_bytes(cc, dict);
+    }
     cc->t->uses_registries = 1;
     return tpl_compile_state(cc, at, &cc->t->types[index].plan, obj, dict, depth);
 }
@@ -615,11 +656,26 @@ tpl_nesting(const TplNode *nodes, Py_ssize_t *i, int in_walk)
     return own + below;
 }
 
+/* What the plan would hold beyond the snapshot. A template keeps its plan only while
+   this is at most what the snapshot's copied objects take (cc->snapshot_bytes), or
+   TPL_SMALL_PLAN for a small snapshot (a class's plan alone is some 340 bytes), so that
+   it holds at most about twice its snapshot: many references to one object, each a
+   node, can outweigh the object (pyperformance's deepcopy_memo: 103 references to one
+   list). */
+#define TPL_SMALL_PLAN 4096
+static Py_ssize_t
+tpl_plan_bytes(TemplateObject *t, const TplCompiler *cc)
+{
+    return (Py_ssize_t)((size_t)cc->n * sizeof(TplNode) + (size_t)t->ntypes * sizeof(TplType)
+                        + (size_t)t->nkept * sizeof(TplKept))
+           + cc->plan_bytes;
+}
+
 /* Make t's plan from its snapshot, or leave it without one; 0, or -1 with exception. */
 static int
 tpl_make_plan(TemplateObject *t)
 {
-    TplCompiler cc = {t->st, t, NULL, 0, 0, 0, {0}, NULL};
+    TplCompiler cc = {t->st, t, NULL, 0, 0, 0, {0}, NULL, 0, 0, 0};
     KeepCheck keep;
     Py_ssize_t i = 0;
     int r;
@@ -648,9 +704,15 @@ tpl_make_plan(TemplateObject *t)
     r = tpl_compile(&cc, t->snapshot, 0);
     memotable_clear(&cc.seen);
     Py_XDECREF(cc.keep_types);
+    if (r < 0 && cc.too_big) {
+        PyErr_Clear();
+        r = TPL_UNSUPPORTED;
+    }
     if (r < 0 || r == TPL_UNSUPPORTED
-        || (t->uses_registries && (t->deep_version == 0 || t->table_version == 0))) {
+        || (t->uses_registries && (t->deep_version == 0 || t->table_version == 0))
+        || tpl_plan_bytes(t, &cc) > Py_MAX(cc.snapshot_bytes, TPL_SMALL_PLAN)) {
         PyMem_Free(cc.nodes);
+        Py_CLEAR(t->owned);
         return r < 0 ? -1 : 0;
     }
     t->constant = r == TPL_CONSTANT;
