@@ -236,27 +236,44 @@ tpl_key_is_plain(PyObject *key, int depth)
     return 1;
 }
 
+/* sys.getsizeof's answer for obj of an exact builtin container type tp, from tp's own C
+   __sizeof__ called directly (no attribute lookup, no code of a program's); -1 if it
+   cannot say. Never leaves an exception set. */
+static Py_ssize_t
+tpl_builtin_sizeof(PyTypeObject *tp, PyObject *obj)
+{
+    for (PyMethodDef *def = tp->tp_methods; def != NULL && def->ml_name != NULL; def++) {
+        if ((def->ml_flags & METH_NOARGS) && strcmp(def->ml_name, "__sizeof__") == 0) {
+            PyObject *size = def->ml_meth(obj, NULL);
+            Py_ssize_t bytes = size != NULL ? PyLong_AsSsize_t(size) : -1;
+            Py_XDECREF(size);
+            PyErr_Clear();
+            return bytes;
+        }
+    }
+    return -1;
+}
+
 /* Count obj, which the plan copies, in the snapshot's size: what sys.getsizeof says of
-   an exact builtin container (its own C __sizeof__, no code of a program's), an
-   instance's basic size otherwise (its dict is counted apart), with the collector's
-   header. An estimate for the plan's budget (tpl_make_plan); never fails. */
+   an exact builtin container, an instance's basic size otherwise (its dict is counted
+   apart), with the collector's header. An estimate for the plan's budget
+   (tpl_make_plan); never fails. */
 static void
 tpl_count_bytes(TplCompiler *cc, PyObject *obj)
 {
     PyTypeObject *tp = Py_TYPE(obj);
-    Py_ssize_t bytes = tp->tp_basicsize + (PyObject_IS_GC(obj) ? 2 * (Py_ssize_t)sizeof(void *)
-                                                                 : 0);
-    if (tp == &PyList_Type || tp == &PyDict_Type || tp == &PyTuple_Type || tp == &PySet_Type
-        || tp == &PyFrozenSet_Type) {
-        PyObject *size = PyObject_CallMethod(obj, "__sizeof__", NULL);
-        Py_ssize_t own = size != NULL ? PyLong_AsSsize_t(size) : -1;
-        Py_XDECREF(size);
-        if (own >= 0) {
-            bytes += own - tp->tp_basicsize;
-        }
-        PyErr_Clear();
+    Py_ssize_t bytes = tp->tp_basicsize, own = -1;
+    if (tp == &PyTuple_Type) {  /* object.__sizeof__: the items follow the header */
+        own = tp->tp_basicsize + PyTuple_GET_SIZE(obj) * tp->tp_itemsize;
     }
-    cc->snapshot_bytes += bytes;
+    else if (tp == &PyList_Type || tp == &PyDict_Type || tp == &PySet_Type
+             || tp == &PyFrozenSet_Type) {
+        own = tpl_builtin_sizeof(tp, obj);
+    }
+    if (own >= 0) {
+        bytes = own;
+    }
+    cc->snapshot_bytes += bytes + (PyObject_IS_GC(obj) ? 2 * (Py_ssize_t)sizeof(void *) : 0);
 }
 
 /* Compile the parts items[0..n) of a list or tuple as children of node at (their
