@@ -7,18 +7,20 @@
  * as nothing deepcopy consults has changed since: the registries (versions), the
  * classes of the instances in it (version tags) and, from 3.14, copy._atomic_types.
  *
- * The plan. When the snapshot is a tree (no object that deepcopy copies is reached
- * twice, so the memo never answers) of exact lists, dicts, tuples, sets of atoms and
- * plain instances (the per-type plan PLAN_REDUCE: no hooks, no reduce methods), a
- * call runs no Python code at all, and its result is fixed by the snapshot: dicts are
- * cloned and their compound values replaced, lists sliced, tuples whose parts are all
- * their own copies returned as they are, instances made with object.__new__ and given
- * their state as deepcopy_by_plan gives it. The plan is a flat array of nodes in
- * pre-order, one per object that is copied (atoms and such constant tuples need none).
- * Anything else, keep= included, is copied by deepcopy(snapshot) on every call: exact
- * by construction. So is any call made when the plan no longer holds, and any call
- * whose plan fails (MemoryError, RecursionError): deepcopy then fails, or not, as it
- * would, with its path notes.
+ * The plan. When the snapshot is made of exact lists, dicts, tuples, sets of atoms and
+ * plain instances (the per-type plan PLAN_REDUCE: no hooks, no reduce methods), a call
+ * runs no Python code at all, and its result is fixed by the snapshot: dicts are cloned
+ * and their compound values replaced, lists and tuples built in place, tuples whose
+ * parts are all their own copies returned as they are, instances made with
+ * object.__new__ and given their state as deepcopy_by_plan gives it. The plan is a flat
+ * array of nodes in pre-order, one per object that is copied (atoms, constant tuples and
+ * what keep= keeps need none). An object reached again (shared, or a cycle) is a node
+ * referring to the copy made first, which the call keeps as deepcopy's memo would.
+ * keep= of classes is decided once per class; a predicate or an ABC, hooks, reduce
+ * methods, and a plan that would outweigh the snapshot make every call deepcopy(snapshot)
+ * instead: exact by construction. So is any call made when the plan no longer holds, and
+ * any call whose plan fails (MemoryError, RecursionError): deepcopy then fails, or not,
+ * as it would, with its path notes. docs/c-design.md, "Templates", has the details.
  */
 
 #define TPL_MAX_DEPTH 200  /* deeper snapshots are copied by deepcopy (its walk is iterative) */
