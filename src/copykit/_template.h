@@ -883,19 +883,15 @@ tpl_build_sequence(TplRun *run, const TplNode *node, const TplNode **pc)
     return y;
 }
 
-/* d[key] = the copy of the next subtree, at entry where when known (d a clone of the
-   source); 0 or -1 with exception set. */
+/* d[key] = the copy of the next subtree, d an instance's dict (its entries are not
+   the snapshot's, so the key is looked up); 0 or -1 with exception set. */
 static inline int
-tpl_replace_value(TplRun *run, PyObject *d, const TplNode **pc)
+tpl_set_value(TplRun *run, PyObject *d, const TplNode **pc)
 {
-    Py_ssize_t where = (*pc)->where;
     PyObject *key = (*pc)->key, *copy = tpl_build(run, pc);
     int rc;
     if (copy == NULL) {
         return -1;
-    }
-    if (where >= 0) {
-        return dict_replace_at(d, where, key, copy);  /* steals copy */
     }
     rc = PyDict_SetItem(d, key, copy);
     Py_DECREF(copy);
@@ -969,7 +965,7 @@ tpl_fill_instance(TplRun *run, const TplNode *node, PyObject *y, const TplNode *
     for (Py_ssize_t c = 0; c < node->children; c++) {
         Py_ssize_t where = (*pc)->where;
         if (where < 0) {
-            if (tpl_replace_value(run, dict, pc) < 0) {
+            if (tpl_set_value(run, dict, pc) < 0) {
                 goto done;
             }
             continue;
@@ -1033,7 +1029,8 @@ tpl_deepcopy(TemplateObject *t)
 
 #define TPL_STACK_COPIES 32
 
-/* Walk the plan once: new reference, or NULL with exception set. Collections are held
+/* Walk the plan once, inside the recursion levels deepcopy(snapshot) would enter: new
+   reference, or NULL with exception set (RecursionError included). Collections are held
    off meanwhile before 3.12 (from 3.12 the collector runs only between bytecodes
    anyway): no Python code runs and nothing is garbage until the copy is done, so a
    collection would only traverse the copy under construction. Not while a class in
@@ -1044,8 +1041,14 @@ tpl_run(TemplateObject *t)
     PyObject *stack_copies[TPL_STACK_COPIES], *y;
     TplRun run = {t, stack_copies};
     const TplNode *pc = t->nodes;
+    int collecting;
+    if (tpl_enter(t->nesting) < 0) {
+        return NULL;
+    }
 #if PY_VERSION_HEX < 0x030C0000
-    int collecting = t->finalizers ? 0 : PyGC_Disable();
+    collecting = t->finalizers ? 0 : PyGC_Disable();
+#else
+    collecting = 0;
 #endif
     if (t->nslots > TPL_STACK_COPIES) {
         run.copies = PyMem_Malloc((size_t)t->nslots * sizeof(PyObject *));
@@ -1059,11 +1062,10 @@ tpl_run(TemplateObject *t)
         PyMem_Free(run.copies);
     }
 done:
-#if PY_VERSION_HEX < 0x030C0000
     if (collecting) {
         PyGC_Enable();
     }
-#endif
+    tpl_leave(t->nesting);
     return y;
 }
 
@@ -1083,13 +1085,8 @@ tpl_copy(TemplateObject *t)
     if (t->constant) {
         return Py_NewRef(t->snapshot);
     }
-    if (tpl_enter(t->nesting) < 0) {
-        PyErr_Clear();
-        return tpl_deepcopy(t);  /* raises as it would, with its path notes */
-    }
     y = tpl_run(t);
-    tpl_leave(t->nesting);
-    if (y == NULL) {
+    if (y == NULL) {  /* deepcopy then raises as it would, with its path notes, or not */
         PyErr_Clear();
         return tpl_deepcopy(t);
     }
@@ -1156,18 +1153,12 @@ static PyObject *
 template_by_plan(PyObject *self, PyObject *unused)
 {
     TemplateObject *t = (TemplateObject *)self;
-    PyObject *y;
     (void)unused;
     if (t->snapshot == NULL || t->nodes == NULL || !tpl_plan_holds(t)) {
         PyErr_SetString(PyExc_LookupError, "the template has no plan that holds");
         return NULL;
     }
-    if (tpl_enter(t->nesting) < 0) {
-        return NULL;
-    }
-    y = tpl_run(t);
-    tpl_leave(t->nesting);
-    return y;
+    return tpl_run(t);
 }
 
 /* A template is an immutable factory: its copies are itself. */
