@@ -13,6 +13,7 @@ import gc
 import sys
 import threading
 import tracemalloc
+from collections import Counter
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any, SupportsIndex
@@ -251,3 +252,50 @@ def test_a_leak_would_be_seen() -> None:
     kept: list[object] = []
     leaky = calling(lambda value: kept.append([value]), NESTED, None)
     assert growth(live_objects, leaky) > MAX_OBJECT_GROWTH
+
+
+def _dropping_the_result(call: Callable[[], object]) -> None:
+    call()  # the result is dropped at once
+
+
+# The line of the call above: whatever is allocated under it has it in its traceback.
+CALL_LINE = _dropping_the_result.__code__.co_firstlineno + 1
+# 3.13 deprecates _clear_type_cache for _clear_internal_caches, which clears it too.
+clear_type_cache = getattr(sys, "_clear_internal_caches", None) or sys._clear_type_cache
+
+
+def held_by_the_type_cache(call: Callable[[], object]) -> list[int]:
+    """Sizes of what one call (after a warm-up) allocated that CPython's type attribute
+    cache alone keeps alive: it holds a reference to each name it caches, so a name made
+    afresh on each call stays behind until another one takes its entry."""
+    repeat(call, 3)
+    gc.collect()
+    tracemalloc.start(64)
+    try:
+        _dropping_the_result(call)
+        made_by_the_call = [tracemalloc.Filter(True, __file__, CALL_LINE, all_frames=True)]
+        gc.collect()
+        before = tracemalloc.take_snapshot().filter_traces(made_by_the_call)
+        clear_type_cache()
+        gc.collect()
+        after = tracemalloc.take_snapshot().filter_traces(made_by_the_call)
+    finally:
+        tracemalloc.stop()
+    freed = Counter(trace.size for trace in before.traces)
+    freed.subtract(trace.size for trace in after.traces)
+    return sorted(freed.elements())
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_no_name_made_by_a_call_stays_in_the_type_cache(impl: ModuleType, case: str) -> None:
+    """Names are looked up interned (copykit's C made some afresh on error paths and for
+    keep=: harmless for results, but each stayed in the cache, and their number swung
+    with the hash seed in the allocation-failure sweep's block count)."""
+    assert held_by_the_type_cache(case_call(impl, case)) == []
+
+
+def test_a_name_kept_by_the_type_cache_would_be_seen() -> None:
+    def look_up_a_fresh_name() -> object:
+        return getattr(Plain(), "".join(("not_", "there")), None)
+
+    assert held_by_the_type_cache(look_up_a_fresh_name)

@@ -134,6 +134,7 @@ typedef struct {
     PyObject *s_deepcopy, *s_copy, *s_reduce_ex, *s_reduce, *s_getstate, *s_setstate;
     PyObject *s_dict, *s_update, *s_append, *s_items, *s_new, *s_slotnames;
     PyObject *s_getnewargs, *s_getnewargs_ex, *s_self, *s_class;
+    PyObject *s_types, *s_predicate, *s_per_type, *s_copy_method;
     PyObject *keep_policies;         /* _pycopy._KEEP_POLICIES: id(memo) -> keep policy */
     PyObject *keep_policy;           /* _pycopy._keep_policy: validates a keep argument */
     PyObject *object_class;          /* object's __class__ descriptor (borrowed) */
@@ -671,6 +672,21 @@ unpack_pair(copy_state *st, PyObject *item, PyObject **first, PyObject **second)
     return 0;
 }
 
+/* getattr(obj, name) for the rare paths (errors, fallbacks, learning), by the interned
+   name: a fresh string would stay behind in CPython's type attribute cache, which keeps
+   a reference to each name it caches until another name takes the entry. */
+static COLD PyObject *
+getattr_interned(PyObject *obj, const char *name)
+{
+    PyObject *key = PyUnicode_InternFromString(name), *value;
+    if (key == NULL) {
+        return NULL;
+    }
+    value = PyObject_GetAttr(obj, key);
+    Py_DECREF(key);
+    return value;
+}
+
 /* ======================================================================== */
 /* Path notes (PEP 678, 3.11+): where in the structure a deepcopy failed     */
 /* ======================================================================== */
@@ -711,7 +727,7 @@ call_note(copy_state *st, const char *note, PyObject *segment_or_state, PyObject
     if (exc == NULL) {
         return;
     }
-    func = PyObject_GetAttrString(st->pycopy, note);
+    func = getattr_interned(st->pycopy, note);
     if (func != NULL) {
         if (child != NULL) {
             result = PyObject_CallFunctionObjArgs(func, exc, segment_or_state, child, NULL);
@@ -734,12 +750,14 @@ static COLD void
 note_failure(copy_state *st, const char *kind, PyObject *argument, PyObject *child)
 {
 #if PY_VERSION_HEX >= 0x030B0000
-    PyObject *exc, *segment;
+    PyObject *exc, *func, *segment;
     FETCH_EXC(exc);
     if (exc == NULL) {
         return;
     }
-    segment = PyObject_CallMethod(st->pycopy, kind, "O", argument);
+    func = getattr_interned(st->pycopy, kind);
+    segment = func == NULL ? NULL : PyObject_CallOneArg(func, argument);
+    Py_XDECREF(func);
     PyErr_Clear();
     RESTORE_EXC(exc);
     if (segment != NULL) {
@@ -787,13 +805,13 @@ note_failure_at(copy_state *st, const char *kind, Py_ssize_t position, PyObject 
 /* Fill k from a _KeepPolicy (borrowed); 0, or -1 with exception set (k then needs
    keep_release all the same). */
 static int
-keep_init(KeepCheck *k, PyObject *policy)
+keep_init(copy_state *st, KeepCheck *k, PyObject *policy)
 {
     PyObject *per_type;
     k->policy = Py_NewRef(policy);
-    k->types = PyObject_GetAttrString(policy, "types");
-    k->predicate = PyObject_GetAttrString(policy, "predicate");
-    per_type = PyObject_GetAttrString(policy, "per_type");
+    k->types = PyObject_GetAttr(policy, st->s_types);
+    k->predicate = PyObject_GetAttr(policy, st->s_predicate);
+    per_type = PyObject_GetAttr(policy, st->s_per_type);
     if (k->types == NULL || k->predicate == NULL || per_type == NULL) {
         Py_XDECREF(per_type);
         return -1;
@@ -1188,7 +1206,7 @@ reconstruct_in_python(DeepCtx *c, copy_state *st, PyObject *x, PyObject *rv)
     if (helper == NULL) {
         return NULL;
     }
-    reconstruct = PyObject_GetAttrString(st->pycopy, "_reconstruct");
+    reconstruct = getattr_interned(st->pycopy, "_reconstruct");
     if (reconstruct == NULL) {
         return NULL;
     }
@@ -3422,7 +3440,7 @@ learn_identity_cfunc(copy_state *st, int i)
     if (module == NULL) {
         return;
     }
-    cls = PyObject_GetAttrString(module, identity_cfunc_homes[i].type);
+    cls = getattr_interned(module, identity_cfunc_homes[i].type);
     if (cls != NULL && PyType_Check(cls)) {
         descr = PyDict_GetItemWithError(((PyTypeObject *)cls)->tp_dict, st->s_deepcopy);
         if (descr != NULL && Py_IS_TYPE(descr, &PyMethodDescr_Type)) {
@@ -3473,7 +3491,7 @@ is_identity_hook(copy_state *st, PyObject *x, PyObject *copier)
         if (enum_module == NULL) {
             return 0;
         }
-        enum_class = PyObject_GetAttrString(enum_module, "Enum");
+        enum_class = getattr_interned(enum_module, "Enum");
         if (enum_class == NULL || !PyType_Check(enum_class)) {
             Py_XDECREF(enum_class);
             PyErr_Clear();
@@ -3911,7 +3929,7 @@ static PyObject *
 deepcopy_in_python(copy_state *st, PyObject *x, PyObject *memo, PyObject *nil,
                    PyObject *keep)
 {
-    PyObject *func = PyObject_GetAttrString(st->pycopy, "deepcopy");
+    PyObject *func = getattr_interned(st->pycopy, "deepcopy");
     PyObject *args, *kwargs = NULL, *y = NULL;
     if (func == NULL) {
         return NULL;
@@ -4050,7 +4068,7 @@ deepcopy_keeping(copy_state *st, PyObject *x, PyObject *memo, PyObject *nil, PyO
     if (r == 0) {
         policy = registered != NULL ? Py_NewRef(registered)
                                     : PyObject_CallOneArg(st->keep_policy, keep);
-        r = policy == NULL ? -1 : keep_init(&check, policy) == 0 ? 1 : -1;
+        r = policy == NULL ? -1 : keep_init(st, &check, policy) == 0 ? 1 : -1;
     }
     if (r > 0) {  /* else the TypeError for a keep of the wrong kind, or memory */
         check.register_memo = registered == NULL;
@@ -4128,7 +4146,7 @@ copy_by_added_type(copy_state *st, PyObject *x, PyObject **y)
     }
     r = PySet_Contains(st->copy_containers, tp);
     if (r != 0) {
-        *y = r > 0 ? PyObject_CallMethod(tp, "copy", "O", x) : NULL;
+        *y = r > 0 ? PyObject_CallMethodOneArg(tp, st->s_copy_method, x) : NULL;
         return 1;
     }
     return 0;
@@ -4408,6 +4426,8 @@ intern_names(copy_state *st)
         {&st->s_items, "items"}, {&st->s_new, "__new__"}, {&st->s_slotnames, "__slotnames__"},
         {&st->s_getnewargs, "__getnewargs__"}, {&st->s_getnewargs_ex, "__getnewargs_ex__"},
         {&st->s_self, "__self__"}, {&st->s_class, "__class__"},
+        {&st->s_types, "types"}, {&st->s_predicate, "predicate"},
+        {&st->s_per_type, "per_type"}, {&st->s_copy_method, "copy"},
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         *names[i].field = PyUnicode_InternFromString(names[i].text);
@@ -4497,7 +4517,8 @@ done:
     X(st->s_getstate) X(st->s_setstate) X(st->s_dict) X(st->s_update) X(st->s_append) \
     X(st->s_items) X(st->s_new) X(st->s_slotnames) X(st->s_getnewargs)                \
     X(st->s_getnewargs_ex) X(st->s_self) X(st->s_class) X(st->keep_policies)          \
-    X(st->keep_policy) X(st->abc_meta)
+    X(st->keep_policy) X(st->abc_meta) X(st->s_types) X(st->s_predicate)             \
+    X(st->s_per_type) X(st->s_copy_method)
 
 static int
 copykit_traverse(PyObject *module, visitproc visit, void *arg)
