@@ -2489,21 +2489,24 @@ may_be_tracked(PyObject *obj)
 
 /* d[key] = value (value stolen) for a key present in dict d, at entry i if d is a
    clone that copied its original's entry array (PyDict_Copy mostly does; when it
-   compacted instead, the key found elsewhere sends this to PyDict_SetItem). In place,
-   the value is replaced as PyDict_SetItem would, without the lookup: d is a copy under
-   construction that no code but this walk can see (no watchers, no version to keep).
-   0, or -1 with exception set. */
+   compacted instead, the key found elsewhere, or i is -1, sends this to PyDict_SetItem).
+   In place, the value is replaced as PyDict_SetItem would, without the lookup: d is a
+   copy under construction that no code but this walk can see (no watchers, no version
+   to keep). *v holds d's entries when *viewed (dictview_get's answer for d), and still
+   does after the call: a caller replacing many values locates them once. d is tracked
+   as inserting value would track it, unless track is 0 (the caller tracks d once, after
+   all its values). 0, or -1 with exception set. */
 static inline int
-dict_replace_at(PyObject *d, Py_ssize_t i, PyObject *key, PyObject *value)
+dict_replace_viewed(PyObject *d, DictView *v, int *viewed, Py_ssize_t i, PyObject *key,
+                    PyObject *value, int track)
 {
-    DictView v;
     PyObject **slot, *old;
     int rc;
-    if (dictview_get(d, &v) && i < v.count && v.first[i * v.stride] == key) {
-        slot = v.first + i * v.stride + 1;
+    if (*viewed && (size_t)i < (size_t)v->count && v->first[i * v->stride] == key) {
+        slot = v->first + i * v->stride + 1;
         old = *slot;
         *slot = value;
-        if (!PyObject_GC_IsTracked(d) && may_be_tracked(value)) {
+        if (track && !PyObject_GC_IsTracked(d) && may_be_tracked(value)) {
             PyObject_GC_Track(d);
         }
         Py_DECREF(old);
@@ -2511,7 +2514,17 @@ dict_replace_at(PyObject *d, Py_ssize_t i, PyObject *key, PyObject *value)
     }
     rc = PyDict_SetItem(d, key, value);
     Py_DECREF(value);
+    *viewed = rc == 0 && dictview_get(d, v);  /* an insertion may have moved the table */
     return rc;
+}
+
+/* dict_replace_viewed for one value. */
+static inline int
+dict_replace_at(PyObject *d, Py_ssize_t i, PyObject *key, PyObject *value)
+{
+    DictView v;  /* read only when viewed */
+    int viewed = dictview_get(d, &v);
+    return dict_replace_viewed(d, &v, &viewed, i, key, value, 1);
 }
 
 /* 3.14+: watch x while a frame's copy is a clone of it (clone_source_version); 0, or

@@ -528,7 +528,8 @@ tpl_compile_instance(TplCompiler *cc, PyObject *obj, int depth)
     PyObject *dict;
     Py_ssize_t at, index;
     int r;
-    if (plan == NULL) {
+    if (plan == NULL || !PyType_IS_GC(tp)) {  /* a class statement's always is: see
+                                                 tpl_build_dict for why it must be */
         return TPL_UNSUPPORTED;
     }
     dict = instance_dict(obj, plan->has_dict);
@@ -901,42 +902,28 @@ tpl_set_value(TplRun *run, PyObject *d, const TplNode **pc)
 /* A clone of node's source dict with its children's copies in place: new reference,
    or NULL with exception set. The clone's entries are located once: no code but this
    walk can see or change the clone meanwhile (its parts are new objects, and a copy
-   reached again is only referred to), so each copy goes straight into its entry, as
-   dict_replace_at does. */
+   reached again is only referred to). */
 static PyObject *
 tpl_build_dict(TplRun *run, const TplNode *node, const TplNode **pc)
 {
     PyObject *y = tpl_remember(run, node, PyDict_Copy(node->source));
     DictView view = {NULL, 0, 0, 0};
-    int direct;
+    int viewed;
     if (y == NULL) {
         return NULL;
     }
-    direct = dictview_get(y, &view);
+    viewed = dictview_get(y, &view);
     for (Py_ssize_t c = 0; c < node->children; c++) {
         Py_ssize_t where = (*pc)->where;
-        PyObject *key = (*pc)->key, *copy = tpl_build_part(run, pc), **entry;
-        if (copy == NULL) {
+        PyObject *key = (*pc)->key, *copy = tpl_build_part(run, pc);
+        if (copy == NULL || dict_replace_viewed(y, &view, &viewed, where, key, copy, 0) < 0) {
             Py_DECREF(y);
             return NULL;
         }
-        entry = direct && where >= 0 && where < view.count ? view.first + where * view.stride
-                                                            : NULL;
-        if (entry != NULL && entry[0] == key) {
-            PyObject *old = entry[1];
-            entry[1] = copy;
-            Py_DECREF(old);  /* the snapshot's part: the snapshot holds it still */
-            continue;
-        }
-        if (PyDict_SetItem(y, key, copy) < 0) {  /* PyDict_Copy compacted the table */
-            Py_DECREF(copy);
-            Py_DECREF(y);
-            return NULL;
-        }
-        Py_DECREF(copy);
-        direct = dictview_get(y, &view);
     }
-    if (!PyObject_GC_IsTracked(y)) {  /* as inserting the copies would have tracked it */
+    /* as inserting the copies would have: each is a container or an instance of a class
+       the collector tracks (tpl_compile_instance), which dict insertion tracks a dict for */
+    if (!PyObject_GC_IsTracked(y)) {
         PyObject_GC_Track(y);
     }
     return y;
