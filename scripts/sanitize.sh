@@ -143,13 +143,16 @@ run_valgrind() {
         "$python" scripts/nomemory_sweep.py --impl copykit._ccopy --templates --rounds 2 \
         >/dev/null || status=1
     local ours total
-    ours="$(cat "$scratch"/memcheck.*.log | awk -v RS='==[0-9]+== \n' '/_ccopy\.c|_memotable\.h|_template\.h|_dictview\.h/' |
-        grep -c 'ERROR\|uninitialised\|Invalid\|invalid' || true)"
+    # The error records (blank-line separated) with a frame in one of copykit's C files.
+    our_records() {
+        cat "$scratch"/memcheck.*.log |
+            awk -v RS='==[0-9]+== \n' '/_ccopy\.c|_memotable\.h|_template\.h|_dictview\.h/'
+    }
+    ours="$(our_records | grep -c 'ERROR\|uninitialised\|Invalid\|invalid' || true)"
     total="$(grep -h 'ERROR SUMMARY' "$scratch"/memcheck.*.log | awk '{s += $4} END {print s + 0}')"
     echo "sanitize[valgrind]: $total memcheck errors in all, $ours with a frame in copykit's C"
     if [[ "$ours" -ne 0 ]]; then
-        cat "$scratch"/memcheck.*.log | awk -v RS='==[0-9]+== \n' '/_ccopy\.c|_memotable\.h|_template\.h|_dictview\.h/' |
-            head -80
+        our_records | head -80
         status=1
     fi
 }
