@@ -150,6 +150,7 @@ typedef struct {
     uint64_t clone_watch_bit;        /* 3.14+: what PyDict_Watch(clone_watcher) sets in a
                                         dict, when seen to set only that (else 0) */
     PyObject *object_reduce_ex, *object_reduce, *object_getstate; /* borrowed from object */
+    struct MemoMirror *mirrors;      /* memo dicts mirrored by calls in progress */
     TypePlan plans[PLAN_CACHE_SIZE];
 } copy_state;
 
@@ -281,6 +282,40 @@ typedef struct KeepCheck {
     char answers[KEEP_TYPES_CACHED];
 } KeepCheck;
 
+/* An object whose __deepcopy__ hook (or registered copier, or Python _reconstruct)
+   runs with the mirrored memo: it is alive while that runs (the walk holds it), so an
+   entry the hook adds for it (memo[id(self)] = new) may join the table. */
+typedef struct HookedObject {
+    PyObject *x;
+    struct MemoMirror *mirror;
+    struct HookedObject *outer;
+} HookedObject;
+
+/* A memo dict that Python code has seen, mirrored by a private table so that the
+   call goes on at the table's speed (see "The memo after Python code has seen it" in
+   docs/c-design.md). Table entries [0, synced) are the dict's entries in the same
+   order, memo[id(memo)] (the keep-alive list) aside; later ones are pending, added to
+   the dict before Python code can next see it (mirror_push). After Python code ran,
+   the dict is read back (mirror_resync): entries it appended for hooked objects join
+   the table; any other change ends the mirror and the call goes on in dict mode. */
+typedef struct MemoMirror {
+    MemoTable *table;        /* the owner's table */
+    PyObject *dict;          /* the memo dict (the owner's reference) */
+    PyObject *dict_key;      /* id(dict) as an int (the owner's reference) */
+    int callers;             /* the dict is the caller's: reachable by others all along */
+    int dead;                /* ended by a nested call: its owner goes to dict mode */
+    int stale;               /* Python code may have changed the dict since the last sync */
+    Py_ssize_t synced;       /* table entries in the dict */
+    Py_ssize_t synced_keep;  /* table keeps in the dict's keep-alive list */
+    Py_ssize_t keep_at;      /* table entries before memo[id(memo)] in the dict, or -1 */
+    Py_ssize_t nentries;     /* the dict's entries at the last sync */
+    const void *keys;        /* its keys object then */
+    Py_ssize_t room;         /* that keys object's usable + nentries (a popitem lowers it) */
+    PyThreadState *tstate;   /* the owner's thread: only its calls share the table */
+    HookedObject *hooked;    /* objects whose hooks run with the dict, innermost first */
+    struct MemoMirror *next; /* the module's other mirrors in progress */
+} MemoMirror;
+
 /* One deepcopy call: the memo is the table (table != NULL) or the dict memo. */
 typedef struct {
     copy_state *st;
@@ -296,6 +331,9 @@ typedef struct {
     Py_ssize_t clone_checked;  /* its items checked (plain key, atom value) */
     KeepCheck *keep;           /* deepcopy(..., keep=): what to share, or NULL */
     PyObject *unoffered;       /* a reduce state being copied: not offered to keep */
+    MemoMirror *mirror;        /* the dict the table mirrors (shared with nested calls
+                                  on the same memo), or NULL */
+    MemoMirror *own_mirror;    /* the mirror this call made (freed when it returns) */
 } DeepCtx;
 
 static int frames_declone(DeepCtx *c);
@@ -344,15 +382,550 @@ memo_materialize(DeepCtx *c)
     return c->memo;
 }
 
+/* ---- The memo after Python code has seen it: a mirror ---------------------------- */
+
+/* The mirror of memo made by a call in progress, or NULL. */
+static inline MemoMirror *
+mirror_of(copy_state *st, PyObject *memo)
+{
+    for (MemoMirror *m = st->mirrors; m != NULL; m = m->next) {
+        if (m->dict == memo) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+/* Can code other than this module's reach the dict (a caller's memo, or one a hook
+   kept)? Otherwise nothing but this call can read or change it. */
+static inline int
+mirror_reachable(const MemoMirror *m)
+{
+    return m->callers || Py_REFCNT(m->dict) > 1;
+}
+
+/* Remember the dict's shape, as the next sync will compare it. */
+static inline void
+mirror_note_shape(MemoMirror *m)
+{
+    const DictKeysHeader *k = (const DictKeysHeader *)((PyDictObject *)m->dict)->ma_keys;
+    m->keys = k;
+    m->nentries = k->nentries;
+    m->room = k->usable + k->nentries;
+}
+
+/* Add the table's keeps not yet in the dict to memo[id(memo)], made now if the dict
+   has none (as _keep_alive does on KeyError). 0 or -1 with exception set. */
+static int
+mirror_push_keeps(MemoMirror *m, copy_state *st)
+{
+    MemoTable *t = m->table;
+    PyObject *list = PyDict_GetItemWithError(m->dict, m->dict_key);
+    if (list == NULL) {
+        if (PyErr_Occurred()) {
+            return -1;
+        }
+        list = PyList_New(0);
+        if (list == NULL) {
+            return -1;
+        }
+        if (PyDict_SetItem(m->dict, m->dict_key, list) < 0) {
+            Py_DECREF(list);
+            return -1;
+        }
+        Py_DECREF(list);  /* the dict holds it */
+        m->keep_at = m->synced;
+    }
+    Py_INCREF(list);
+    for (; m->synced_keep < t->nkeep; m->synced_keep++) {
+        PyObject *x = t->keep[m->synced_keep];
+        PyObject *result;
+        if (PyList_CheckExact(list)) {
+            if (PyList_Append(list, x) < 0) {
+                Py_DECREF(list);
+                return -1;
+            }
+            continue;
+        }
+        result = PyObject_CallMethodOneArg(list, st->s_append, x);  /* as _keep_alive */
+        if (result == NULL) {
+            Py_DECREF(list);
+            return -1;
+        }
+        Py_DECREF(result);
+    }
+    Py_DECREF(list);
+    return 0;
+}
+
+/* Add the pending entries and keeps to the dict, in the order the stdlib made them
+   (the keep-alive list where the first original was kept). Nothing but this module
+   runs. 0 or -1 with exception set (what was added stays counted). */
+static int
+mirror_push(DeepCtx *c)
+{
+    MemoMirror *m = c->mirror;
+    MemoTable *t = m->table;
+    memotable_settle(t);  /* the dict lets Python code reach every value */
+    for (Py_ssize_t e = m->synced; e <= t->used; e++) {
+        MemoEntry *entry;
+        PyObject *key;
+        int rc;
+        if (e == t->keep_pos && m->keep_at < 0 && m->synced_keep < t->nkeep
+            && mirror_push_keeps(m, c->st) < 0) {
+            return -1;
+        }
+        if (e == t->used) {
+            break;
+        }
+        entry = &t->entries[e];
+        if (entry->value == memoentry_key(entry) && PyList_CheckExact(entry->value)) {
+            /* a set's temporary list mapped to itself: its copy is due now */
+            PyObject *list = entry->value;
+            PyObject *copy = PyList_GetSlice(list, 0, PyList_GET_SIZE(list));
+            if (copy == NULL) {
+                return -1;
+            }
+            entry->value = copy;
+            Py_DECREF(list);
+        }
+        key = PyLong_FromVoidPtr(memoentry_key(entry));
+        if (key == NULL) {
+            return -1;
+        }
+        rc = PyDict_SetItem(m->dict, key, entry->value);
+        Py_DECREF(key);
+        if (rc < 0) {
+            return -1;
+        }
+        m->synced = e + 1;
+    }
+    if (m->synced_keep < t->nkeep && mirror_push_keeps(m, c->st) < 0) {
+        return -1;
+    }
+    mirror_note_shape(m);
+    if (m->nentries != m->synced + (m->keep_at >= 0)
+        || PyDict_GET_SIZE(m->dict) != m->nentries) {
+        m->dead = m->stale = 1;  /* not the dict this mirror describes: never trust it */
+    }
+    return 0;
+}
+
+/* The owner's mirror unregistered and its table emptied (its references now in the
+   dict, or dropped with the call). */
+static void
+mirror_drop(DeepCtx *c)
+{
+    MemoMirror *m = c->own_mirror, **link = &c->st->mirrors;
+    while (*link != NULL && *link != m) {
+        link = &(*link)->next;
+    }
+    if (*link == m) {
+        *link = m->next;
+        memotable_clear(m->table);
+    }
+}
+
+/* Stop mirroring: the pending entries go into the dict and the call goes on in dict
+   mode against it; a nested call only marks the mirror dead, for its owner to drop
+   when it next reads the dict. 0 or -1 with exception set. */
+static COLD int
+mirror_leave(DeepCtx *c)
+{
+    MemoMirror *m = c->mirror;
+    int rc = mirror_push(c);
+    m->dead = m->stale = 1;  /* every call sharing it reads the dict back, and leaves */
+    c->mirror = NULL;
+    c->table = NULL;
+    if (c->own_mirror == m) {
+        mirror_drop(c);
+    }
+    return rc;
+}
+
+/* mirror_push with an exception perhaps pending (kept; a new one replaces it only if
+   none was). 0 or -1. */
+static int
+mirror_push_now(DeepCtx *c)
+{
+    PyObject *exc_type, *exc_value, *exc_tb;
+    int rc;
+    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+    rc = mirror_push(c);
+    if (exc_type != NULL) {
+        if (rc < 0) {
+            PyErr_Clear();
+        }
+        PyErr_Restore(exc_type, exc_value, exc_tb);
+    }
+    return rc;
+}
+
+/* The key of a dict entry as the address it stands for: 1 with *address set, 0 when
+   it is not an exact int that fits one. Never sets an exception. */
+static int
+entry_address(PyObject *key, void **address)
+{
+    if (!PyLong_CheckExact(key)) {
+        return 0;
+    }
+    *address = PyLong_AsVoidPtr(key);
+    if (*address == NULL && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    return 1;
+}
+
+/* Does the dict still hold the mirrored entries at their places (checked key by key
+   after its keys object changed: a resize, which cost the dict as much)? */
+static COLD int
+mirror_prefix_unchanged(const MemoMirror *m, const DictView *view)
+{
+    for (Py_ssize_t p = 0; p < m->nentries; p++) {
+        void *address;
+        const void *expected;
+        Py_ssize_t e = m->keep_at >= 0 && p > m->keep_at ? p - 1 : p;
+        if (!entry_address(view->first[p * view->stride], &address)) {
+            return 0;
+        }
+        expected = p == m->keep_at ? (const void *)m->dict
+                                   : (const void *)memoentry_key(&m->table->entries[e]);
+        if (address != expected) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* An entry Python code appended to the dict: 1 if the mirror takes it (the keep-alive
+   list, or an entry for an object whose hook is running), 0 if the mirror must end,
+   -1 with exception set. */
+static int
+mirror_take_appended(MemoMirror *m, PyObject *key, PyObject *value)
+{
+    void *address;
+    if (!entry_address(key, &address)) {
+        return 0;
+    }
+    if (address == (void *)m->dict) {
+        if (m->keep_at >= 0 || !PyList_CheckExact(value)) {
+            return 0;
+        }
+        m->keep_at = m->synced;
+        return 1;
+    }
+    for (HookedObject *h = m->hooked; h != NULL; h = h->outer) {
+        if ((void *)h->x == address) {
+            if (memotable_find(m->table, h->x) != NULL
+                || memotable_set(m->table, h->x, value) < 0) {
+                return PyErr_Occurred() ? -1 : 0;
+            }
+            m->synced = m->table->used;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* After Python code may have used the dict: read it back. Unchanged, or changed only
+   by appends the mirror takes, the call goes on with the table; otherwise (an entry
+   deleted, a foreign key, the keep-alive list replaced by something else) in dict
+   mode. Values that Python code overwrote are read from the dict when looked up
+   (mirror_value). 0 or -1 with exception set. */
+static NO_INLINE int
+mirror_resync(DeepCtx *c)
+{
+    MemoMirror *m = c->mirror;
+    PyDictObject *d = (PyDictObject *)m->dict;
+    const DictKeysHeader *k;
+    DictView view;
+    m->stale = 0;
+    if (m->dead || !dictview_get(m->dict, &view)) {
+        return mirror_leave(c);
+    }
+    k = (const DictKeysHeader *)d->ma_keys;
+    if (d->ma_used != k->nentries || k->nentries < m->nentries) {
+        return mirror_leave(c);  /* an entry deleted (or more) */
+    }
+    if (((const void *)k != m->keys || k->usable + k->nentries != m->room)
+        && !mirror_prefix_unchanged(m, &view)) {
+        return mirror_leave(c);  /* resized or popped: the entries checked, and moved */
+    }
+    if (k->nentries > m->nentries && m->table->used > m->synced) {
+        return mirror_leave(c);  /* appended after entries still pending */
+    }
+    for (Py_ssize_t p = m->nentries; p < k->nentries; p++) {
+        int r = mirror_take_appended(m, view.first[p * view.stride],
+                                     view.first[p * view.stride + 1]);
+        if (r <= 0) {
+            return r < 0 ? -1 : mirror_leave(c);
+        }
+    }
+    if (m->keep_at >= 0 && !PyList_CheckExact(view.first[m->keep_at * view.stride + 1])) {
+        return mirror_leave(c);  /* the keep-alive list replaced by something else */
+    }
+    mirror_note_shape(m);
+    return 0;
+}
+
+/* Read the dict back first if Python code may have changed it. 0 or -1. */
+#define MEMO_SYNC(c) \
+    ((c)->mirror != NULL && (c)->mirror->stale ? mirror_resync(c) : 0)
+
+/* The value of a mirrored entry (borrowed): the dict's, which Python code may have
+   overwritten, once the entry is in the dict. */
+static inline PyObject *
+mirror_value(const MemoMirror *m, const MemoEntry *entry)
+{
+    Py_ssize_t e = entry - m->table->entries;
+    DictView view;
+    if (e >= m->synced || !dictview_get(m->dict, &view)) {
+        return entry->value;
+    }
+    if (m->keep_at >= 0 && e >= m->keep_at) {
+        e++;
+    }
+    return view.first[e * view.stride + 1];
+}
+
+/* The copy a mirrored table holds for x: 1 with *value borrowed, 2 when it is a set's
+   temporary list mapped to itself (pending: its copy not made yet), 0 if absent, -1
+   with exception set. The memo dict itself is found as the stdlib finds it:
+   memo[id(memo)], the keep-alive list (added to the dict first if it is due). */
+static NO_INLINE int
+mirror_find(DeepCtx *c, PyObject *x, PyObject **value)
+{
+    MemoMirror *m = c->mirror;
+    MemoEntry *entry;
+    if (x == m->dict) {
+        if (m->keep_at < 0 && m->synced_keep < m->table->nkeep && mirror_push(c) < 0) {
+            return -1;
+        }
+        if (m->keep_at < 0) {
+            return 0;
+        }
+        *value = PyDict_GetItemWithError(m->dict, m->dict_key);
+        return *value != NULL ? 1 : PyErr_Occurred() ? -1 : 0;
+    }
+    entry = memotable_find(m->table, x);
+    if (entry == NULL) {
+        return 0;
+    }
+    if (entry - m->table->entries >= m->synced) {
+        *value = entry->value;
+        return entry->value == x && PyList_CheckExact(x) ? 2 : 1;
+    }
+    *value = mirror_value(m, entry);
+    return 1;
+}
+
+/* The copy the table (mirrored or not) holds for x, as mirror_find answers. */
+static inline int
+table_find(DeepCtx *c, PyObject *x, PyObject **value)
+{
+    MemoEntry *entry;
+    if (c->mirror != NULL) {
+        return mirror_find(c, x, value);
+    }
+    entry = memotable_find(c->table, x);
+    if (entry == NULL) {
+        return 0;
+    }
+    *value = entry->value;
+    return entry->value == x && PyList_CheckExact(x) ? 2 : 1;
+}
+
+/* Make c's table (c->table) the mirror of its memo dict (c->memo, c->memo_key: the
+   table's own dict, or the caller's, empty), registered for nested calls on the same
+   dict. 0, or -1 with MemoryError set (then c is in dict mode, the table emptied). */
+static int
+mirror_begin(DeepCtx *c, int callers)
+{
+    MemoMirror *m = PyMem_Malloc(sizeof(MemoMirror));
+    if (m == NULL) {
+        memotable_clear(c->table);
+        c->table = NULL;
+        PyErr_NoMemory();
+        return -1;
+    }
+    m->table = c->table;
+    m->dict = c->memo;
+    m->dict_key = c->memo_key;
+    m->callers = callers;
+    m->dead = 0;
+    m->stale = 0;
+    m->synced = c->table->used;
+    m->synced_keep = c->table->nkeep;
+    m->keep_at = c->table->keep_pos;
+    m->tstate = PyThreadState_Get();
+    m->hooked = NULL;
+    mirror_note_shape(m);
+    m->next = c->st->mirrors;
+    c->st->mirrors = m;
+    c->mirror = c->own_mirror = m;
+    return 0;
+}
+
+/* The pending entries into the dict, and the dict marked as seen by Python code, for
+   code that may reach it to run next. 0 or -1 with exception set. */
+static int
+memo_expose(DeepCtx *c)
+{
+    if (MEMO_SYNC(c) < 0) {
+        return -1;
+    }
+    if (c->mirror == NULL) {
+        return 0;  /* dict mode from here on */
+    }
+    if (mirror_push(c) < 0) {
+        return -1;
+    }
+    c->mirror->stale = 1;
+    return 0;
+}
+
+/* At the end of a call: a nested call leaves the dict complete for the hook that
+   called it; a call that made a mirror completes the dict if anybody can see it, and
+   unregisters and frees the mirror. A pending exception stays pending; 0, or -1 with
+   a new one set. */
+static int
+mirror_end(DeepCtx *c)
+{
+    MemoMirror *m = c->own_mirror;
+    int rc = 0;
+    if (m == NULL) {
+        if (c->mirror != NULL) {  /* a nested call on another call's mirror */
+            rc = mirror_push_now(c);
+            c->mirror->stale = 1;
+            c->mirror = NULL;
+            c->table = NULL;  /* the owner's */
+        }
+        return rc;
+    }
+    if (c->mirror == m && mirror_reachable(m)) {
+        rc = mirror_push_now(c);
+    }
+    c->mirror = NULL;
+    c->table = NULL;
+    mirror_drop(c);
+    PyMem_Free(m);
+    c->own_mirror = NULL;
+    return rc;
+}
+
+/* Hand the memo to Python code that runs for x (a hook, a registered copier, the
+   twin's _reconstruct): the memo dict (borrowed), or NULL with exception set. While
+   the table mirrors it, x is recorded in h as hooked until memo_taken_back. */
+static PyObject *
+memo_show(DeepCtx *c, PyObject *x, HookedObject *h)
+{
+    h->x = NULL;
+    if (c->table == NULL) {
+        return c->memo;
+    }
+    if (c->cloned > 0 && frames_declone(c) < 0) {
+        return NULL;
+    }
+    if (c->mirror != NULL) {
+        if (memo_expose(c) < 0) {
+            return NULL;
+        }
+    }
+    else if (!dictview_ok) {
+        return memo_materialize(c);  /* no mirror: dict mode from here on */
+    }
+    else {
+        MemoTable *table = c->table;
+        PyObject *dict = memotable_to_dict(table);
+        if (dict == NULL) {
+            return NULL;
+        }
+        if (ctx_use_dict(c, dict, 1) < 0) {
+            c->table = table;  /* emptied when the call ends */
+            return NULL;
+        }
+        c->table = table;
+        if (mirror_begin(c, 0) < 0) {
+            return NULL;
+        }
+        c->mirror->stale = 1;
+        if (c->keep != NULL && c->keep->register_memo && keep_register(c) < 0) {
+            return NULL;
+        }
+    }
+    if (c->mirror != NULL) {
+        h->x = x;
+        h->mirror = c->mirror;
+        h->outer = c->mirror->hooked;
+        c->mirror->hooked = h;
+    }
+    return c->memo;
+}
+
+/* After the Python code memo_show handed the memo to returned y (stolen; NULL if it
+   raised): the dict read back while x still counts as hooked. y, or NULL with
+   exception set. */
+static PyObject *
+memo_taken_back(DeepCtx *c, HookedObject *h, PyObject *y)
+{
+    if (h->x != NULL) {
+        if (y != NULL && c->mirror == h->mirror && MEMO_SYNC(c) < 0) {
+            Py_CLEAR(y);
+        }
+        h->mirror->hooked = h->outer;
+    }
+    return y;
+}
+
+/* memo[id(x)] = y with a mirrored table: an entry already in the dict is replaced in
+   both, in place; the memo dict's own id (memo[id(memo)]: only a hostile structure)
+   ends the mirror first. 0 or -1 with exception set. */
+static int
+mirror_set(DeepCtx *c, PyObject *x, PyObject *y)
+{
+    MemoMirror *m = c->mirror;
+    MemoEntry *entry;
+    PyObject *key, *old;
+    int rc;
+    if (x == m->dict) {
+        if (mirror_leave(c) < 0) {
+            return -1;
+        }
+        return PyDict_SetItem(c->memo, c->memo_key, y);
+    }
+    entry = memotable_find(m->table, x);
+    if (entry == NULL || entry - m->table->entries >= m->synced) {
+        return memotable_set(m->table, x, y);
+    }
+    key = PyLong_FromVoidPtr(x);
+    if (key == NULL) {
+        return -1;
+    }
+    rc = PyDict_SetItem(m->dict, key, y);
+    Py_DECREF(key);
+    if (rc < 0) {
+        return -1;
+    }
+    mirror_note_shape(m);
+    old = entry->value;
+    entry->value = Py_NewRef(y);
+    Py_DECREF(old);
+    return 0;
+}
+
 /* memo.get(id(x)): 1 with *found a new reference, 0 if absent, -1 with exception. */
 static int
 memo_lookup(DeepCtx *c, PyObject *x, PyObject **found)
 {
     PyObject *key, *value;
+    if (MEMO_SYNC(c) < 0) {
+        return -1;
+    }
     if (c->table != NULL) {
-        value = memotable_get(c->table, x);
-        if (value == NULL) {
-            return 0;
+        int r = table_find(c, x, &value);
+        if (r <= 0) {
+            return r;
         }
         *found = Py_NewRef(value);
         return 1;
@@ -376,6 +949,12 @@ memo_set(DeepCtx *c, PyObject *x, PyObject *y)
 {
     PyObject *key;
     int rc;
+    if (MEMO_SYNC(c) < 0) {
+        return -1;
+    }
+    if (c->mirror != NULL) {
+        return mirror_set(c, x, y);
+    }
     if (c->table != NULL) {
         return memotable_set(c->table, x, y);
     }
@@ -393,7 +972,7 @@ memo_set(DeepCtx *c, PyObject *x, PyObject *y)
 static int
 memo_set_new(DeepCtx *c, PyObject *x, PyObject *y)
 {
-    if (c->table != NULL) {
+    if (c->table != NULL && (c->mirror == NULL || (!c->mirror->stale && x != c->memo))) {
         return memotable_add_new(c->table, x, y);
     }
     return memo_set(c, x, y);
@@ -405,6 +984,9 @@ memo_keep_alive(DeepCtx *c, PyObject *x)
 {
     PyObject *list, *result, *fresh;
     int rc;
+    if (MEMO_SYNC(c) < 0) {
+        return -1;
+    }
     if (c->table != NULL) {
         return memotable_keep(c->table, x);
     }
@@ -449,6 +1031,9 @@ memo_settle(DeepCtx *c)
 {
     if (c->table != NULL) {
         memotable_settle(c->table);
+        if (c->mirror != NULL && mirror_reachable(c->mirror) && memo_expose(c) < 0) {
+            return -1;
+        }
     }
     return c->cloned > 0 ? frames_declone(c) : 0;
 }
@@ -1196,23 +1781,19 @@ static PyObject *
 reconstruct_in_python(DeepCtx *c, copy_state *st, PyObject *x, PyObject *rv)
 {
     PyObject *helper, *reconstruct, *memo = Py_None, *y;
+    HookedObject hooked = {NULL, NULL, NULL};
     if (c != NULL) {
-        memo = memo_materialize(c);
+        memo = memo_show(c, x, &hooked);
         if (memo == NULL) {
             return NULL;
         }
     }
     helper = get_helper(st, "reconstruct_star");
-    if (helper == NULL) {
-        return NULL;
-    }
-    reconstruct = getattr_interned(st->pycopy, "_reconstruct");
-    if (reconstruct == NULL) {
-        return NULL;
-    }
-    y = PyObject_CallFunctionObjArgs(helper, reconstruct, x, memo, rv, NULL);
-    Py_DECREF(reconstruct);
-    return y;
+    reconstruct = helper != NULL ? getattr_interned(st->pycopy, "_reconstruct") : NULL;
+    y = reconstruct != NULL
+            ? PyObject_CallFunctionObjArgs(helper, reconstruct, x, memo, rv, NULL) : NULL;
+    Py_XDECREF(reconstruct);
+    return c != NULL ? memo_taken_back(c, &hooked, y) : y;
 }
 
 /* The deep copy of a reduce state (new reference, or NULL with exception set). The
@@ -2923,14 +3504,20 @@ frame_next(DeepCtx *c, Frame *f, PyObject **part)
 {
     DictView view;
     int viewed;
+    if (MEMO_SYNC(c) < 0) {  /* the part copied last may have run Python code */
+        return -1;
+    }
     if (f->tp == &PyList_Type) {
         while (f->i < PyList_GET_SIZE(f->x)) {
             PyObject *item = PyList_GET_ITEM(f->x, f->i), *copy = item;
             if (!INLINE_ATOM(c, Py_TYPE(item))) {
                 /* a shared part already copied: the memo's copy, no frame needed */
-                copy = c->table != NULL && Py_REFCNT(item) > 1
-                           ? memotable_get(c->table, item) : NULL;
-                if (copy == NULL || copy == item) {
+                int r = c->table != NULL && Py_REFCNT(item) > 1
+                            ? table_find(c, item, &copy) : 0;
+                if (r < 0) {
+                    return -1;
+                }
+                if (r == 0 || copy == item) {
                     *part = item;
                     return 1;
                 }
@@ -3414,6 +4001,7 @@ static PyObject *
 deepcopy_registered(DeepCtx *c, PyObject *x, PyObject *copier)
 {
     PyObject *own, *memo;
+    HookedObject hooked;
     own = PyDict_GetItemWithError(c->st->own_copiers, copier);
     if (own == NULL && PyErr_Occurred()) {
         return NULL;
@@ -3425,7 +4013,7 @@ deepcopy_registered(DeepCtx *c, PyObject *x, PyObject *copier)
         return Py_NewRef(x);
     }
     Py_INCREF(own);
-    memo = memo_materialize(c);
+    memo = memo_show(c, x, &hooked);
     if (memo == NULL) {
         Py_DECREF(own);
         return NULL;
@@ -3435,7 +4023,7 @@ deepcopy_registered(DeepCtx *c, PyObject *x, PyObject *copier)
         PyObject *y = PyObject_CallFunctionObjArgs(own, x, memo, NULL);
         Py_DECREF(memo);
         Py_DECREF(own);
-        return y;
+        return memo_taken_back(c, &hooked, y);
     }
 }
 
@@ -3641,6 +4229,7 @@ deepcopy_other(DeepCtx *c, PyObject *x)
     }
     if (copier != NULL) {
         PyObject *memo;
+        HookedObject hooked;
         if (is_identity_hook(st, x, copier)) {
             if (!known && PyCFunction_Check(copier)) {
                 plan_learn_identity(st, tp, copier);
@@ -3648,7 +4237,7 @@ deepcopy_other(DeepCtx *c, PyObject *x)
             Py_DECREF(copier);
             return Py_NewRef(x);
         }
-        memo = memo_materialize(c);
+        memo = memo_show(c, x, &hooked);
         if (memo == NULL) {
             Py_DECREF(copier);
             return NULL;
@@ -3657,7 +4246,7 @@ deepcopy_other(DeepCtx *c, PyObject *x)
         y = PyObject_CallOneArg(copier, memo);
         Py_DECREF(memo);
         Py_DECREF(copier);
-        return y;
+        return memo_taken_back(c, &hooked, y);
     }
     rv = reduce_object(st, x, 1);
     if (rv == NULL) {
@@ -3705,8 +4294,19 @@ memo_complete(DeepCtx *c, PyObject *x, PyObject *y)
     if (y == x) {
         return 0;
     }
+    if (MEMO_SYNC(c) < 0) {
+        return -1;
+    }
     if (c->table != NULL && tp != &PyTuple_Type && tp != &PyMethod_Type) {
-        return memo_keep_alive(c, x);
+        PyObject *known;
+        /* a mirrored table also takes the copies of hooks (which memoise nothing, or
+           memoised x themselves): those are memoised here, as deepcopy does */
+        if (c->mirror == NULL || (table_find(c, x, &known) > 0 && known == y)) {
+            return memo_keep_alive(c, x);
+        }
+        if (PyErr_Occurred()) {
+            return -1;
+        }
     }
     if (memo_remember(c, x, y) < 0) {
         return -1;
@@ -3826,14 +4426,18 @@ static int
 memo_find(DeepCtx *c, PyObject *x, PyObject **found)
 {
     PyObject *y;
+    int r;
+    if (MEMO_SYNC(c) < 0) {
+        return -1;
+    }
     if (c->table == NULL) {
         return memo_lookup(c, x, found);
     }
-    y = memotable_get(c->table, x);
-    if (y == NULL) {
-        return 0;
+    r = table_find(c, x, &y);
+    if (r <= 0) {
+        return r;
     }
-    if (y == x && Py_IS_TYPE(x, &PyList_Type)) {
+    if (r == 2) {
         /* a set's temporary list, reached again: its copy is due now */
         y = PyList_GetSlice(x, 0, PyList_GET_SIZE(x));
         if (y == NULL || memotable_set(c->table, x, y) < 0) {
@@ -3855,6 +4459,9 @@ deepcopy_object(DeepCtx *c, PyObject *x)
     PyTypeObject *tp = Py_TYPE(x);
     PyObject *y;
     int r;
+    if (MEMO_SYNC(c) < 0) {
+        return NULL;
+    }
     if (ATOM_SKIPS_MEMO(c) && tp != &PyDict_Type && tp != &PyList_Type
         && is_deep_atomic(tp)) {
         return Py_NewRef(x);
@@ -4009,6 +4616,32 @@ DEEPCOPY_SIGNATURE
 "of types (as isinstance matches them) or a predicate keep(obj) -> bool; atoms and\n"
 "classes are never offered. Any other keep raises TypeError before copying.");
 
+/* With a caller's dict memo (c in dict mode on it): share the table of a call in
+   progress on this thread that mirrors the same dict (a hook's nested call), after
+   reading back what the hook did; or, for an empty dict, mirror it with table (not
+   initialised yet). Otherwise c stays in dict mode (another thread's mirror, a dict
+   whose entries the table cannot vouch for). 0 or -1 with exception set. */
+static int
+memo_mirror_caller(DeepCtx *c, PyObject *memo, MemoTable *table)
+{
+    MemoMirror *m = c->st->mirrors != NULL ? mirror_of(c->st, memo) : NULL;
+    if (m != NULL) {
+        if (m->dead || m->tstate != PyThreadState_Get()) {
+            return 0;
+        }
+        c->table = m->table;
+        c->mirror = m;
+        return MEMO_SYNC(c);
+    }
+    if (PyDict_GET_SIZE(memo) != 0 || !dictview_ok
+        || ((PyDictObject *)memo)->ma_values != NULL) {
+        return 0;
+    }
+    memotable_init(table);
+    c->table = table;
+    return mirror_begin(c, 1);
+}
+
 /* deepcopy(x, memo, _nil) for parsed arguments (nil NULL: not given), with keep the
    policy to follow or NULL. New reference, or NULL with exception set. */
 static inline PyObject *
@@ -4016,7 +4649,7 @@ deepcopy_call(copy_state *st, PyObject *x, PyObject *memo, PyObject *nil, KeepCh
 {
     PyObject *y;
     MemoTable table;
-    DeepCtx c = {st, NULL, NULL, NULL, 0, NULL, 0, NULL, NULL, 0, 0, keep, NULL};
+    DeepCtx c = {st, NULL, NULL, NULL, 0, NULL, 0, NULL, NULL, 0, 0, keep, NULL, NULL, NULL};
 #if ATOMS_BYPASS_MEMO
     /* 3.14+: atomic types before the memo, whatever the memo is (types a program added
        are found where the memo would be read next: deepcopy_object, deepcopy_with_nil) */
@@ -4039,15 +4672,23 @@ deepcopy_call(copy_state *st, PyObject *x, PyObject *memo, PyObject *nil, KeepCh
             Py_DECREF(c.memo_key);
             return NULL;
         }
+        if (memo_mirror_caller(&c, memo, &table) < 0) {
+            keep_unregister(&c);
+            Py_DECREF(c.memo_key);
+            return NULL;
+        }
     }
     else {
         return deepcopy_in_python(st, x, memo, nil, NULL);  /* nil NULL: not passed on */
     }
-    if (nil != NULL && c.table == NULL) {
+    if (nil != NULL && (c.table == NULL || c.mirror != NULL)) {
         y = deepcopy_with_nil(&c, x, nil);
     }
     else {
         y = deepcopy_object(&c, x);
+    }
+    if (mirror_end(&c) < 0) {
+        Py_CLEAR(y);
     }
     keep_unregister(&c);
     if (c.table != NULL) {
