@@ -334,6 +334,8 @@ typedef struct {
     MemoMirror *mirror;        /* the dict the table mirrors (shared with nested calls
                                   on the same memo), or NULL */
     MemoMirror *own_mirror;    /* the mirror this call made (freed when it returns) */
+    PyObject *unmemoised;      /* the object a hook or registered copier just copied
+                                  (compared only): memo_complete memoises its copy */
 } DeepCtx;
 
 static int frames_declone(DeepCtx *c);
@@ -414,32 +416,38 @@ mirror_note_shape(MemoMirror *m)
     m->room = k->usable + k->nentries;
 }
 
-/* Add the table's keeps not yet in the dict to memo[id(memo)], made now if the dict
-   has none (as _keep_alive does on KeyError). 0 or -1 with exception set. */
+/* Add the table's keeps not yet in the dict to memo[id(memo)] in target (the memo
+   dict), made now if it has none (as _keep_alive does on KeyError), after `at` table
+   entries. 0 or -1 with exception set. */
 static int
-mirror_push_keeps(MemoMirror *m, copy_state *st)
+mirror_push_keeps(MemoMirror *m, copy_state *st, PyObject *target, Py_ssize_t at)
 {
     MemoTable *t = m->table;
-    PyObject *list = PyDict_GetItemWithError(m->dict, m->dict_key);
+    PyObject *list = PyDict_GetItemWithError(target, m->dict_key);
     if (list == NULL) {
+        int rc;
         if (PyErr_Occurred()) {
             return -1;
         }
-        list = PyList_New(0);
+        list = PyList_New(t->nkeep - m->synced_keep);
         if (list == NULL) {
             return -1;
         }
-        if (PyDict_SetItem(m->dict, m->dict_key, list) < 0) {
-            Py_DECREF(list);
+        for (Py_ssize_t k = m->synced_keep; k < t->nkeep; k++) {
+            PyList_SET_ITEM(list, k - m->synced_keep, Py_NewRef(t->keep[k]));
+        }
+        rc = PyDict_SetItem(target, m->dict_key, list);
+        Py_DECREF(list);
+        if (rc < 0) {
             return -1;
         }
-        Py_DECREF(list);  /* the dict holds it */
-        m->keep_at = m->synced;
+        m->synced_keep = t->nkeep;
+        m->keep_at = at;
+        return 0;
     }
     Py_INCREF(list);
     for (; m->synced_keep < t->nkeep; m->synced_keep++) {
-        PyObject *x = t->keep[m->synced_keep];
-        PyObject *result;
+        PyObject *x = t->keep[m->synced_keep], *result;
         if (PyList_CheckExact(list)) {
             if (PyList_Append(list, x) < 0) {
                 Py_DECREF(list);
@@ -458,6 +466,88 @@ mirror_push_keeps(MemoMirror *m, copy_state *st)
     return 0;
 }
 
+/* Table entry e as a memo item in target: memo[id(original)] = copy (a set's temporary
+   list mapped to itself gets its copy now). 0 or -1 with exception set. */
+static int
+mirror_push_entry(MemoEntry *entry, PyObject *target)
+{
+    PyObject *key;
+    int rc;
+    if (entry->value == memoentry_key(entry) && PyList_CheckExact(entry->value)) {
+        PyObject *list = entry->value;
+        PyObject *copy = PyList_GetSlice(list, 0, PyList_GET_SIZE(list));
+        if (copy == NULL) {
+            return -1;
+        }
+        entry->value = copy;
+        Py_DECREF(list);
+    }
+    key = PyLong_FromVoidPtr(memoentry_key(entry));
+    if (key == NULL) {
+        return -1;
+    }
+    rc = PyDict_SetItem(target, key, entry->value);
+    Py_DECREF(key);
+    return rc;
+}
+
+/* Many entries for the empty dict (a caller's {}): made in a dict with room for them
+   all, which then becomes the memo's contents at once (dict.update into an empty dict
+   copies the table of a dict made so), with no resize on the way. */
+#define MIRROR_BATCH_FROM 64
+
+static void mirror_check_shape(MemoMirror *m);
+
+/* mirror_push into an empty memo dict, by way of a batch. 0 or -1 with exception set
+   (then nothing reached the memo). */
+static NO_INLINE int
+mirror_push_batch(DeepCtx *c)
+{
+    MemoMirror *m = c->mirror;
+    MemoTable *t = m->table;
+    Py_ssize_t keep_at = m->keep_at, synced_keep = m->synced_keep;
+    PyObject *batch = _PyDict_NewPresized(t->used - m->synced + 1);
+    if (batch == NULL) {
+        return -1;
+    }
+    for (Py_ssize_t e = m->synced; e <= t->used; e++) {
+        if (e == t->keep_pos && m->keep_at < 0 && m->synced_keep < t->nkeep
+            && mirror_push_keeps(m, c->st, batch, e) < 0) {
+            goto error;
+        }
+        if (e < t->used && mirror_push_entry(&t->entries[e], batch) < 0) {
+            goto error;
+        }
+    }
+    if (PyDict_Update(m->dict, batch) < 0) {
+        goto error;
+    }
+    Py_DECREF(batch);
+    m->synced = t->used;
+    if (m->synced_keep < t->nkeep && mirror_push_keeps(m, c->st, m->dict, m->synced) < 0) {
+        return -1;
+    }
+    mirror_check_shape(m);
+    return 0;
+error:
+    Py_DECREF(batch);
+    m->keep_at = keep_at;
+    m->synced_keep = synced_keep;
+    return -1;
+}
+
+/* After a push: the dict's shape noted, and the mirror given up if the dict is not
+   the one it describes. */
+static void
+mirror_check_shape(MemoMirror *m)
+{
+    mirror_note_shape(m);
+    if (m->nentries != m->synced + (m->keep_at >= 0)
+        || PyDict_GET_SIZE(m->dict) != m->nentries) {
+        m->dead = m->stale = 1;  /* never trust it again */
+    }
+}
+
 /* Add the pending entries and keeps to the dict, in the order the stdlib made them
    (the keep-alive list where the first original was kept). Nothing but this module
    runs. 0 or -1 with exception set (what was added stays counted). */
@@ -467,47 +557,26 @@ mirror_push(DeepCtx *c)
     MemoMirror *m = c->mirror;
     MemoTable *t = m->table;
     memotable_settle(t);  /* the dict lets Python code reach every value */
+    if (t->used - m->synced >= MIRROR_BATCH_FROM && PyDict_GET_SIZE(m->dict) == 0) {
+        return mirror_push_batch(c);
+    }
     for (Py_ssize_t e = m->synced; e <= t->used; e++) {
-        MemoEntry *entry;
-        PyObject *key;
-        int rc;
         if (e == t->keep_pos && m->keep_at < 0 && m->synced_keep < t->nkeep
-            && mirror_push_keeps(m, c->st) < 0) {
+            && mirror_push_keeps(m, c->st, m->dict, e) < 0) {
             return -1;
         }
         if (e == t->used) {
             break;
         }
-        entry = &t->entries[e];
-        if (entry->value == memoentry_key(entry) && PyList_CheckExact(entry->value)) {
-            /* a set's temporary list mapped to itself: its copy is due now */
-            PyObject *list = entry->value;
-            PyObject *copy = PyList_GetSlice(list, 0, PyList_GET_SIZE(list));
-            if (copy == NULL) {
-                return -1;
-            }
-            entry->value = copy;
-            Py_DECREF(list);
-        }
-        key = PyLong_FromVoidPtr(memoentry_key(entry));
-        if (key == NULL) {
-            return -1;
-        }
-        rc = PyDict_SetItem(m->dict, key, entry->value);
-        Py_DECREF(key);
-        if (rc < 0) {
+        if (mirror_push_entry(&t->entries[e], m->dict) < 0) {
             return -1;
         }
         m->synced = e + 1;
     }
-    if (m->synced_keep < t->nkeep && mirror_push_keeps(m, c->st) < 0) {
+    if (m->synced_keep < t->nkeep && mirror_push_keeps(m, c->st, m->dict, m->synced) < 0) {
         return -1;
     }
-    mirror_note_shape(m);
-    if (m->nentries != m->synced + (m->keep_at >= 0)
-        || PyDict_GET_SIZE(m->dict) != m->nentries) {
-        m->dead = m->stale = 1;  /* not the dict this mirror describes: never trust it */
-    }
+    mirror_check_shape(m);
     return 0;
 }
 
@@ -4023,6 +4092,7 @@ deepcopy_registered(DeepCtx *c, PyObject *x, PyObject *copier)
         PyObject *y = PyObject_CallFunctionObjArgs(own, x, memo, NULL);
         Py_DECREF(memo);
         Py_DECREF(own);
+        c->unmemoised = x;
         return memo_taken_back(c, &hooked, y);
     }
 }
@@ -4246,6 +4316,7 @@ deepcopy_other(DeepCtx *c, PyObject *x)
         y = PyObject_CallOneArg(copier, memo);
         Py_DECREF(memo);
         Py_DECREF(copier);
+        c->unmemoised = x;
         return memo_taken_back(c, &hooked, y);
     }
     rv = reduce_object(st, x, 1);
@@ -4298,16 +4369,12 @@ memo_complete(DeepCtx *c, PyObject *x, PyObject *y)
         return -1;
     }
     if (c->table != NULL && tp != &PyTuple_Type && tp != &PyMethod_Type) {
-        PyObject *known;
-        /* a mirrored table also takes the copies of hooks (which memoise nothing, or
-           memoised x themselves): those are memoised here, as deepcopy does */
-        if (c->mirror == NULL || (table_find(c, x, &known) > 0 && known == y)) {
+        /* with a mirrored table, a hook's copy is memoised here, as deepcopy does */
+        if (c->unmemoised != x) {
             return memo_keep_alive(c, x);
         }
-        if (PyErr_Occurred()) {
-            return -1;
-        }
     }
+    c->unmemoised = NULL;
     if (memo_remember(c, x, y) < 0) {
         return -1;
     }
@@ -4649,7 +4716,7 @@ deepcopy_call(copy_state *st, PyObject *x, PyObject *memo, PyObject *nil, KeepCh
 {
     PyObject *y;
     MemoTable table;
-    DeepCtx c = {st, NULL, NULL, NULL, 0, NULL, 0, NULL, NULL, 0, 0, keep, NULL, NULL, NULL};
+    DeepCtx c = {st, NULL, NULL, NULL, 0, NULL, 0, NULL, NULL, 0, 0, keep, NULL, NULL, NULL, NULL};
 #if ATOMS_BYPASS_MEMO
     /* 3.14+: atomic types before the memo, whatever the memo is (types a program added
        are found where the memo would be read next: deepcopy_object, deepcopy_with_nil) */
