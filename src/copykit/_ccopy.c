@@ -865,8 +865,11 @@ mirror_end(DeepCtx *c)
     int rc = 0;
     if (m == NULL) {
         if (c->mirror != NULL) {  /* a nested call on another call's mirror */
-            rc = mirror_push_now(c);
-            c->mirror->stale = 1;
+            MemoMirror *shared = c->mirror;
+            if (shared->synced < shared->table->used || shared->synced_keep < shared->table->nkeep) {
+                rc = mirror_push_now(c);
+            }
+            shared->stale = 1;  /* the hook's code goes on */
             c->mirror = NULL;
             c->table = NULL;  /* the owner's */
         }
@@ -966,6 +969,16 @@ mirror_set(DeepCtx *c, PyObject *x, PyObject *y)
     entry = memotable_find(m->table, x);
     if (entry == NULL || entry - m->table->entries >= m->synced) {
         return memotable_set(m->table, x, y);
+    }
+    if (mirror_value(m, entry) == y) {
+        /* already so in the dict (a forwarding hook's memo[id(self)] = new): setting
+           it again changes nothing Python code can see */
+        if (entry->value != y) {
+            old = entry->value;
+            entry->value = Py_NewRef(y);
+            Py_DECREF(old);
+        }
+        return 0;
     }
     key = PyLong_FromVoidPtr(x);
     if (key == NULL) {
@@ -4683,24 +4696,36 @@ DEEPCOPY_SIGNATURE
 "of types (as isinstance matches them) or a predicate keep(obj) -> bool; atoms and\n"
 "classes are never offered. Any other keep raises TypeError before copying.");
 
-/* With a caller's dict memo (c in dict mode on it): share the table of a call in
-   progress on this thread that mirrors the same dict (a hook's nested call), after
-   reading back what the hook did; or, for an empty dict, mirror it with table (not
-   initialised yet). Otherwise c stays in dict mode (another thread's mirror, a dict
-   whose entries the table cannot vouch for). 0 or -1 with exception set. */
+/* With a caller's dict memo: share the table of a call in progress on this thread
+   that mirrors the same dict (a hook's nested call), after reading back what the hook
+   did. 0 (c untouched when there is none) or -1 with exception set. */
+static int
+memo_share_mirror(DeepCtx *c, PyObject *memo)
+{
+    MemoMirror *m = c->st->mirrors != NULL ? mirror_of(c->st, memo) : NULL;
+    if (m == NULL || m->dead || m->tstate != PyThreadState_Get()) {
+        return 0;
+    }
+    c->memo = memo;
+    c->memo_key = Py_NewRef(m->dict_key);
+    c->table = m->table;
+    c->mirror = m;
+    if (MEMO_SYNC(c) < 0) {
+        Py_CLEAR(c->memo_key);
+        return -1;
+    }
+    return 0;
+}
+
+/* With a caller's dict memo (c in dict mode on it) that is empty and mirrored by no
+   call in progress: mirror it with table (not initialised yet). Otherwise c stays in
+   dict mode (another thread's mirror, a dict whose entries the table cannot vouch
+   for). 0 or -1 with exception set. */
 static int
 memo_mirror_caller(DeepCtx *c, PyObject *memo, MemoTable *table)
 {
-    MemoMirror *m = c->st->mirrors != NULL ? mirror_of(c->st, memo) : NULL;
-    if (m != NULL) {
-        if (m->dead || m->tstate != PyThreadState_Get()) {
-            return 0;
-        }
-        c->table = m->table;
-        c->mirror = m;
-        return MEMO_SYNC(c);
-    }
-    if (PyDict_GET_SIZE(memo) != 0 || !dictview_ok
+    if ((c->st->mirrors != NULL && mirror_of(c->st, memo) != NULL)
+        || PyDict_GET_SIZE(memo) != 0 || !dictview_ok
         || ((PyDictObject *)memo)->ma_values != NULL) {
         return 0;
     }
@@ -4732,14 +4757,17 @@ deepcopy_call(copy_state *st, PyObject *x, PyObject *memo, PyObject *nil, KeepCh
         c.table = &table;  /* a keep policy is registered if the memo is materialised */
     }
     else if (PyDict_CheckExact(memo)) {
-        if (ctx_use_dict(&c, memo, 0) < 0) {
+        if (memo_share_mirror(&c, memo) < 0) {
+            return NULL;
+        }
+        if (c.memo_key == NULL && ctx_use_dict(&c, memo, 0) < 0) {
             return NULL;
         }
         if (keep != NULL && keep->register_memo && keep_register(&c) < 0) {
             Py_DECREF(c.memo_key);
             return NULL;
         }
-        if (memo_mirror_caller(&c, memo, &table) < 0) {
+        if (c.mirror == NULL && memo_mirror_caller(&c, memo, &table) < 0) {
             keep_unregister(&c);
             Py_DECREF(c.memo_key);
             return NULL;
