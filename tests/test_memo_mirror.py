@@ -466,3 +466,15 @@ def test_nested_call_with_the_stdlib_nil(impl: ModuleType) -> None:
         return new
 
     run_structure(impl, lambda: around(Hooked("nil", with_nil)))
+
+
+def test_hook_copying_an_atom_it_memoised(impl: ModuleType) -> None:
+    """The nested copy of an atom reads the memo (before 3.14) after the hook changed it."""
+    word = "another-string-object"
+
+    def memoises_then_copies(self: Hooked, memo: Memo) -> object:
+        plain = nested_deepcopy(word, memo)
+        memo[id(word)] = "replaced word"
+        return [plain, nested_deepcopy(word, memo), nested_deepcopy(self.parts, memo)]
+
+    run_structure(impl, lambda: around(Hooked("h", memoises_then_copies)))

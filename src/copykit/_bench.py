@@ -47,6 +47,9 @@ TEMPLATE_FACTORIES = {
     "python template": ("copykit._pycopy", "template"),
     "duper": ("duper", "deepdups"),
 }
+# --real: the objects of real libraries; "c patched" runs the stdlib's copy.deepcopy with
+# copykit.patch enabled, so that the copies the objects' own hooks make are copykit's too.
+REAL_COLUMNS = ("stdlib", "c", "c patched", "copium")
 YARDSTICK_MODULE = "_yardstick"
 YARDSTICK_BUILD = "python benchmarks/yardstick/setup.py build_ext --inplace"
 
@@ -128,9 +131,18 @@ class Equivalence:
             return self._compare_dicts(left, right, path)
         has_state = hasattr(left, "__dict__") or any(True for _ in _slot_names(type(left)))
         if not has_state or isinstance(left, (set, frozenset, *ATOMIC_TYPES)):
-            if left != right:  # sets, datetimes, Decimals...; subclasses of atoms by value too
-                return f"{path}: {left!r} != {right!r}"
+            if _values_differ(left, right):  # sets, datetimes...; atoms' subclasses by value
+                return self._compare_reduced(left, right, path)
         return self._compare_state(left, right, path) if has_state else None
+
+    def _compare_reduced(self, left: Any, right: Any, path: str) -> str | None:
+        """Objects that compare by identity (xml Elements) or not to a bool (numpy arrays):
+        the same when their pickle reductions (beyond the callable) are."""
+        try:
+            reduced = left.__reduce_ex__(4)[1:], right.__reduce_ex__(4)[1:]
+        except Exception:  # noqa: BLE001 - not reducible: they differ
+            return f"{path}: {left!r} != {right!r}"
+        return Equivalence().mismatch(*reduced, f"{path}<reduce>")
 
     def _compare_sequences(self, left: Any, right: Any, path: str) -> str | None:
         if len(left) != len(right):
@@ -168,6 +180,13 @@ class Equivalence:
             if reason := self.mismatch(left_vars[name], right_vars[name], f"{path}.{name}"):
                 return reason
         return None
+
+
+def _values_differ(left: object, right: object) -> bool:
+    try:
+        return bool(left != right)
+    except Exception:  # noqa: BLE001 - an array's == is not a bool
+        return True
 
 
 def _atoms_equal(left: object, right: object) -> bool:
@@ -245,6 +264,46 @@ class FactoryClone:
         return self.factory_for(obj)()
 
 
+class PatchedClone:
+    """Times the stdlib's own ``copy.deepcopy`` (or ``deepcopy(x, {})``) with copykit's
+    patch enabled for the whole sample, as a program that enabled it at start-up runs."""
+
+    def __init__(self, operation: str) -> None:
+        self.with_memo = operation == "deepcopy_memo"
+
+    def run(self, obj: object) -> object:
+        if self.with_memo:
+            return stdlib_copy.deepcopy(obj, {})
+        return stdlib_copy.deepcopy(obj)
+
+    def __call__(self, obj: object) -> object:
+        from copykit import patch
+
+        with patch.patched():
+            return self.run(obj)
+
+
+def _operation(module: Any, operation: str) -> Clone:
+    """The function a column times: the module's copy/deepcopy, or deepcopy(x, {})."""
+    if operation == "deepcopy_memo":
+        deepcopy = module.deepcopy
+        return lambda obj: deepcopy(obj, {})
+    return getattr(module, operation)  # type: ignore[no-any-return]
+
+
+def real_clones(workload: Workload) -> dict[str, Clone]:
+    """The --real columns: stdlib, C unpatched and patched, copium where installed."""
+    clones: dict[str, Clone] = {"stdlib": _operation(stdlib_copy, workload.operation)}
+    c_module = _import_optional(MODULES["c"])
+    if c_module is not None:
+        clones["c"] = _operation(c_module, workload.operation)
+        clones["c patched"] = PatchedClone(workload.operation)
+    copium = _import_optional(MODULES["copium"])
+    if copium is not None:
+        clones["copium"] = _operation(copium, workload.operation)
+    return clones
+
+
 def template_clones(workload: Workload) -> dict[str, Clone]:
     """The --templates columns for a deepcopy workload: stdlib and C deepcopy, then the
     factories (copykit's templates, duper's deepdups) that can be imported."""
@@ -266,6 +325,8 @@ def clones_for(
     """The function each column times on this workload."""
     if templates:
         return template_clones(workload)
+    if workload.real:
+        return real_clones(workload)
     clones: dict[str, Clone] = {}
     for column, module in modules.items():
         if column == "pickle":
@@ -275,7 +336,7 @@ def clones_for(
             if workload.json_like and workload.operation == "deepcopy" and module is not None:
                 clones[column] = module.clone
         elif module is not None:
-            clones[column] = getattr(module, workload.operation)
+            clones[column] = _operation(module, workload.operation)
     return clones
 
 
@@ -311,6 +372,14 @@ def time_sample(clone: Clone, obj: object, number: int, timer: str = "cpu") -> f
     counts this thread's CPU time only, so time spent descheduled (another process on a shared
     core) is left out; ``"wall"`` counts elapsed time."""
     clock = TIMERS[timer]
+    if isinstance(clone, PatchedClone):  # the patch on for the whole sample, not per call
+        from copykit import patch
+
+        with patch.patched():
+            start = clock()
+            for _ in itertools.repeat(None, number):
+                clone.run(obj)
+            return (clock() - start) / number
     if isinstance(clone, FactoryClone):  # called as its users call it: factory()
         factory = clone.factory_for(obj)
         start = clock()
@@ -405,7 +474,7 @@ def measure_in_subprocess(
     ]
     command += ["--timer", settings.timer]
     command += ["--quick"] * settings.quick + ["--yardstick"] * yardstick
-    command += ["--templates"] * templates
+    command += ["--templates"] * templates + ["--real"] * workload.real
     package_root = str(Path(__file__).resolve().parents[1])
     env = dict(
         os.environ,
@@ -523,7 +592,7 @@ def render_notes(results: Sequence[WorkloadResult], columns: Sequence[str]) -> s
     lines += [
         f"{column} vs copium (geomean, >1 = {column} faster): "
         f"{_fmt(ratio_vs(results, column, 'copium'))}"
-        for column in ("c", "python")
+        for column in ("c", "c patched", "python")
         if column in columns and "copium" in columns
     ]
     lines += [
@@ -635,6 +704,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="time template(x)() (and duper's deepdups when installed) against C deepcopy",
     )
+    parser.add_argument(
+        "--real",
+        action="store_true",
+        help="the objects of real libraries (pydantic, attrs, numpy, xml.etree, networkx, "
+        "torch, forwarding hooks, stdlib reduce types), each unpatched and patched",
+    )
     parser.add_argument("--list", action="store_true", help="list the workloads and exit")
     parser.add_argument(
         "--in-process",
@@ -652,8 +727,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(max(1, repeat), seconds, base.quick, args.timer)
 
 
-def _list_workloads() -> int:
-    for workload in select(None):
+def _list_workloads(real: bool = False) -> int:
+    for workload in select(None, real):
         print(f"{workload.name:<18} {workload.operation:<8} {workload.description}")
     return 0
 
@@ -661,9 +736,9 @@ def _list_workloads() -> int:
 def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     """Run the ``bench`` subcommand; returns the exit status."""
     if args.list:
-        return _list_workloads()
+        return _list_workloads(args.real)
     try:
-        workloads = select(args.only)
+        workloads = select(args.only, args.real)
         yardstick = load_yardstick() if args.yardstick else None
     except (KeyError, ImportError) as exc:
         print(f"copykit bench: {exc}", file=sys.stderr)
@@ -674,6 +749,8 @@ def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     if args.templates:
         workloads = tuple(workload for workload in workloads if workload.operation == "deepcopy")
         columns = _template_columns()
+    elif args.real:
+        columns = [column for column in REAL_COLUMNS if column in real_clones(workloads[0])]
     else:
         columns = [column for column in COLUMNS if column in load_implementations(yardstick)]
     print(

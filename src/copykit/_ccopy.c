@@ -4760,6 +4760,13 @@ deepcopy_call(copy_state *st, PyObject *x, PyObject *memo, PyObject *nil, KeepCh
         if (memo_share_mirror(&c, memo) < 0) {
             return NULL;
         }
+        if (c.mirror != NULL && keep == NULL && is_deep_atomic(Py_TYPE(x))) {
+            /* a hook copying an atom with the memo it was given: a mirrored memo holds no
+               atom (an entry for one ends the mirror), so x is its own copy */
+            c.mirror->stale = 1;  /* the hook's code goes on */
+            Py_DECREF(c.memo_key);
+            return Py_NewRef(x);
+        }
         if (c.memo_key == NULL && ctx_use_dict(&c, memo, 0) < 0) {
             return NULL;
         }

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 __all__ = ["WORKLOADS", "Workload", "available_workloads", "select"]
 
-Operation = Literal["deepcopy", "copy"]
+Operation = Literal["deepcopy", "copy", "deepcopy_memo"]  # deepcopy_memo: deepcopy(x, {})
 JSON = Any  # nested dict/list/str/int/float/bool/None; Any keeps the builders readable
 
 
@@ -41,6 +41,7 @@ class Workload:
     # Built and copied once by each implementation before timing: state that a big copy
     # leaves behind (a memo table that stays large) then shows in the small copies timed.
     warm_up: Callable[[], object] | None = None
+    real: bool = False  # a ``bench --real`` row: a real library's objects, timed patched too
 
     def is_available(self) -> bool:
         """True when the optional module this workload needs can be imported."""
@@ -605,17 +606,60 @@ WORKLOADS: tuple[Workload, ...] = (
 )
 
 
-def available_workloads() -> tuple[Workload, ...]:
-    """The workloads whose optional dependencies are importable here."""
-    return tuple(workload for workload in WORKLOADS if workload.is_available())
+def _real(
+    name: str,
+    build: Callable[[], object],
+    description: str,
+    requires: str | None = None,
+    operation: Operation = "deepcopy",
+) -> Workload:
+    return Workload(name, build, operation, description, requires=requires, real=True)
 
 
-def select(names: list[str] | None) -> tuple[Workload, ...]:
-    """The available workloads named in ``names`` (all when None); raises KeyError on an
-    unknown name."""
+def _real_workloads() -> tuple[Workload, ...]:
+    from copykit import _workloads_real as real
+
+    return (
+        _real("hook_then_json", real.build_hook_before_payload,
+              "a Fraction (a __deepcopy__ hook) ahead of the JSON:API payload"),
+        _real("json_api_memo", build_json_api, "deepcopy(x, {}) of the JSON:API payload",
+              operation="deepcopy_memo"),
+        _real("forwarding_hooks", real.build_forwarding_hooks,
+              "200 objects whose __deepcopy__ forwards the memo"),
+        _real("pydantic_models", build_pydantic_models, "50 pydantic v2 orders (nested models)",
+              requires="pydantic"),
+        _real("attrs_records", real.build_attrs_records, "100 attrs classes with nested records",
+              requires="attrs"),
+        _real("stdlib_reduce", build_stdlib_types,
+              "OrderedDict/defaultdict/UUID/datetime/Decimal/Enum"),
+        _real("reduce_instances", build_reduce_objects,
+              "instances with __reduce__/__reduce_ex__/__setstate__"),
+        _real("numpy_arrays", real.build_numpy_arrays, "20 dicts of numpy arrays",
+              requires="numpy"),
+        _real("xml_etree", real.build_xml_tree, "xml.etree document, 300 elements"),
+        _real("networkx_graph", real.build_networkx_graph, "networkx graph, 200 nodes",
+              requires="networkx"),
+        _real("torch_module", real.build_torch_module, "torch nn.Module, 4 layers",
+              requires="torch"),
+    )
+
+
+REAL_WORKLOADS = _real_workloads()
+
+
+def available_workloads(real: bool = False) -> tuple[Workload, ...]:
+    """The workloads (``bench --real``'s when ``real``) whose optional dependencies are
+    importable here."""
+    workloads = REAL_WORKLOADS if real else WORKLOADS
+    return tuple(workload for workload in workloads if workload.is_available())
+
+
+def select(names: list[str] | None, real: bool = False) -> tuple[Workload, ...]:
+    """The available workloads named in ``names`` (all of the group when None); raises
+    KeyError on an unknown name."""
     if not names:
-        return available_workloads()
-    by_name = {workload.name: workload for workload in WORKLOADS}
+        return available_workloads(real)
+    by_name = {workload.name: workload for workload in (*WORKLOADS, *REAL_WORKLOADS)}
     unknown = [name for name in names if name not in by_name]
     if unknown:
         raise KeyError(f"unknown workload(s): {', '.join(unknown)}; known: {', '.join(by_name)}")
