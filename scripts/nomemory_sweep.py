@@ -180,6 +180,50 @@ def unarmed_outcome(workload: str, operation_name: str) -> str:
     return "ok"
 
 
+class Forwarding:
+    """The common forwarding hook: memoise the new instance, then copy the state with the
+    memo (C: the table mirrors the memo dict the hook was given, and the nested call
+    shares it)."""
+
+    def __init__(self, **attributes: object) -> None:
+        self.__dict__.update(attributes)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Forwarding:
+        new = Forwarding.__new__(Forwarding)
+        memo[id(self)] = new
+        new.__dict__.update(MODULE.deepcopy(self.__dict__, memo))
+        return new
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Forwarding and other.__dict__ == self.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class MemoChanging:
+    """A hook that deletes a memo entry and adds a foreign one (the mirror ends), then
+    copies with a memo of its own (a caller's empty memo, mirrored from the start)."""
+
+    def __init__(self, payload: object) -> None:
+        self.payload = payload
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> MemoChanging:
+        memo.pop(next(iter(memo)))
+        memo[id(self.payload)] = self.payload
+        return MemoChanging(MODULE.deepcopy(self.payload, {}))
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is MemoChanging and other.payload == self.payload
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _mirrored() -> object:
+    shared = {"s": [1, 2]}
+    hooks = [Forwarding(i=i, tags=[i, str(i)], shared=shared) for i in range(40)]
+    return [hooks, shared, hooks[3], {"after": [shared, (shared, [3])]}]
+
+
 # Swept for the C twin only: C clones dicts whose keys are plain atoms and cuts the clone
 # back at a hook, at a reducer, at a key that is not a plain atom, each step allocating.
 # Run through Python code (stdlib, the pure twin) these crash CPython itself under
@@ -193,6 +237,9 @@ C_ONLY_WORKLOADS: dict[str, Callable[[], object]] = {
         "inner": {"b": [6], "r": ReduceIterators([7], {"m": [8]}), "c": {"d": [9]}},
     },
     "dict_key_not_plain": lambda: {"e": [10], (11,): [13], frozenset([12]): [14], "f": [15]},
+    # the memo after a hook: mirrored, shared by nested calls, ended by a hook's changes
+    "mirrored_memo": _mirrored,
+    "mirror_ended": lambda: [[1, {"k": [2]}], MemoChanging(("p", [3])), {"after": [4]}],
 }
 
 
