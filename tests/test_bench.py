@@ -26,6 +26,8 @@ from oracle import assert_same_copy
 
 WORKLOADS = available_workloads()
 NAMES = [workload.name for workload in WORKLOADS]
+REAL = available_workloads(real=True)
+REAL_NAMES = [workload.name for workload in REAL]
 JSON_LIKE = [workload for workload in WORKLOADS if workload.json_like]
 TINY_RUN = ["bench", "--quick", "--only", "service_config", "--repeat", "2", "--sample-ms", "0.2"]
 YARDSTICK_SETUP = Path(__file__).resolve().parents[1] / "benchmarks" / "yardstick" / "setup.py"
@@ -224,6 +226,80 @@ def test_yardstick_clone_agrees_with_stdlib_on_json_like_workload(
 ) -> None:
     original = workload.build()
     assert _bench.check_result(original, copy.deepcopy(original), yardstick.clone(original)) is None
+
+
+# --- --real -------------------------------------------------------------------------------
+
+
+def real_operation(module: ModuleType, workload: Workload) -> Callable[[object], object]:
+    if workload.operation == "deepcopy_memo":
+        return lambda obj: module.deepcopy(obj, {})
+    return getattr(module, workload.operation)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("patched", [False, True], ids=["unpatched", "patched"])
+@pytest.mark.parametrize("workload", REAL, ids=REAL_NAMES)
+def test_copykit_agrees_with_stdlib_on_real_workload(
+    workload: Workload, impl: ModuleType, patched: bool
+) -> None:
+    """The real libraries' objects, checked as the runner checks them (numpy arrays and xml
+    Elements compare by their reductions), with the hooks' own copies copykit's or not."""
+    from copykit import patch
+
+    original = workload.build()
+    expected = real_operation(copy, workload)(original)
+    if patched:
+        with patch.patched():
+            actual = real_operation(impl, workload)(original)
+    else:
+        actual = real_operation(impl, workload)(original)
+    assert _bench.check_result(original, expected, actual) is None
+
+
+def test_real_run_times_each_row_unpatched_and_patched(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status = cli.main(
+        [
+            "bench",
+            "--real",
+            "--quick",
+            "--only",
+            "forwarding_hooks",
+            "--repeat",
+            "2",
+            "--sample-ms",
+            "0.2",
+        ]
+    )
+    assert status == 0
+    cells = header_cells(capsys.readouterr().out)
+    assert cells[:5] == ["workload", "op", "stdlib µs", "c µs", "c patched µs"]
+
+
+def test_patched_column_runs_the_stdlib_function_with_the_patch_on() -> None:
+    from copykit import patch
+
+    seen: list[bool] = []
+
+    class Probe:
+        def __deepcopy__(self, memo: dict[int, object]) -> Probe:
+            seen.append(patch.enabled())
+            return Probe()
+
+    clone = _bench.PatchedClone("deepcopy")
+    _bench.time_sample(clone, [Probe()], 3)
+    clone([Probe()])
+    assert seen == [True] * 4 and not patch.enabled()
+
+
+def test_result_check_tells_numpy_arrays_apart() -> None:
+    numpy = pytest.importorskip("numpy")
+    original = {"a": numpy.arange(4.0)}
+    changed = copy.deepcopy(original)
+    changed["a"][0] = 9.0
+    assert _bench.check_result(original, copy.deepcopy(original), copy.deepcopy(original)) is None
+    assert _bench.check_result(original, copy.deepcopy(original), changed) is not None
 
 
 # --- --templates ---------------------------------------------------------------------------

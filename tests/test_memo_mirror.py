@@ -15,7 +15,7 @@ import sys
 import threading
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import Any, SupportsIndex
 
 import pytest
 
@@ -261,9 +261,7 @@ def test_hook_memoising_a_later_part(impl: ModuleType) -> None:
         return fresh(self, memo)
 
     run_structure(impl, lambda: [payload(0), Hooked("h", memoises_later), later, [later]])
-    run_structure(
-        impl, lambda: [payload(0), Hooked("h", memoises_later), later], caller_memo=True
-    )
+    run_structure(impl, lambda: [payload(0), Hooked("h", memoises_later), later], caller_memo=True)
 
 
 def test_hook_memoising_an_atom(impl: ModuleType) -> None:
@@ -292,7 +290,7 @@ def test_memo_kept_by_a_hook_and_read_later(impl: ModuleType) -> None:
         return fresh(self, memo)
 
     class Reducer:
-        def __reduce_ex__(self, protocol: object) -> object:
+        def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
             recorder.record("reductor sees", len(kept[-1]))
             return (list, ([1, 2],))
 
@@ -313,7 +311,7 @@ def test_kept_memo_changed_by_a_reductor(impl: ModuleType) -> None:
         return fresh(self, memo)
 
     class Reducer:
-        def __reduce_ex__(self, protocol: object) -> object:
+        def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
             kept[-1][id(later)] = "set by the reductor"
             return (list, ([1, 2],))
 

@@ -620,27 +620,57 @@ def _real_workloads() -> tuple[Workload, ...]:
     from copykit import _workloads_real as real
 
     return (
-        _real("hook_then_json", real.build_hook_before_payload,
-              "a Fraction (a __deepcopy__ hook) ahead of the JSON:API payload"),
-        _real("json_api_memo", build_json_api, "deepcopy(x, {}) of the JSON:API payload",
-              operation="deepcopy_memo"),
-        _real("forwarding_hooks", real.build_forwarding_hooks,
-              "200 objects whose __deepcopy__ forwards the memo"),
-        _real("pydantic_models", build_pydantic_models, "50 pydantic v2 orders (nested models)",
-              requires="pydantic"),
-        _real("attrs_records", real.build_attrs_records, "100 attrs classes with nested records",
-              requires="attrs"),
-        _real("stdlib_reduce", build_stdlib_types,
-              "OrderedDict/defaultdict/UUID/datetime/Decimal/Enum"),
-        _real("reduce_instances", build_reduce_objects,
-              "instances with __reduce__/__reduce_ex__/__setstate__"),
-        _real("numpy_arrays", real.build_numpy_arrays, "20 dicts of numpy arrays",
-              requires="numpy"),
+        _real(
+            "hook_then_json",
+            real.build_hook_before_payload,
+            "a Fraction (a __deepcopy__ hook) ahead of the JSON:API payload",
+        ),
+        _real(
+            "json_api_memo",
+            build_json_api,
+            "deepcopy(x, {}) of the JSON:API payload",
+            operation="deepcopy_memo",
+        ),
+        _real(
+            "forwarding_hooks",
+            real.build_forwarding_hooks,
+            "200 objects whose __deepcopy__ forwards the memo",
+        ),
+        _real(
+            "pydantic_models",
+            build_pydantic_models,
+            "50 pydantic v2 orders (nested models)",
+            requires="pydantic",
+        ),
+        _real(
+            "attrs_records",
+            real.build_attrs_records,
+            "100 attrs classes with nested records",
+            requires="attrs",
+        ),
+        _real(
+            "stdlib_reduce",
+            build_stdlib_types,
+            "OrderedDict/defaultdict/UUID/datetime/Decimal/Enum",
+        ),
+        _real(
+            "reduce_instances",
+            build_reduce_objects,
+            "instances with __reduce__/__reduce_ex__/__setstate__",
+        ),
+        _real(
+            "numpy_arrays", real.build_numpy_arrays, "20 dicts of numpy arrays", requires="numpy"
+        ),
         _real("xml_etree", real.build_xml_tree, "xml.etree document, 300 elements"),
-        _real("networkx_graph", real.build_networkx_graph, "networkx graph, 200 nodes",
-              requires="networkx"),
-        _real("torch_module", real.build_torch_module, "torch nn.Module, 4 layers",
-              requires="torch"),
+        _real(
+            "networkx_graph",
+            real.build_networkx_graph,
+            "networkx graph, 200 nodes",
+            requires="networkx",
+        ),
+        _real(
+            "torch_module", real.build_torch_module, "torch nn.Module, 4 layers", requires="torch"
+        ),
     )
 
 

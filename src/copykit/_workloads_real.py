@@ -102,7 +102,7 @@ def build_xml_tree() -> object:
 
 def build_networkx_graph() -> object:
     """A networkx graph: 200 nodes, 600 edges, attributes on both."""
-    import networkx
+    import networkx  # type: ignore[import-untyped]
 
     rng = random.Random(11)
     graph = networkx.Graph(name="service mesh")
@@ -115,7 +115,7 @@ def build_networkx_graph() -> object:
 
 def build_torch_module() -> object:
     """A small torch ``nn.Module`` (parameters' ``__deepcopy__`` hooks, module dicts)."""
-    import torch
+    import torch  # type: ignore[import-not-found, unused-ignore]
 
     torch.manual_seed(0)
     return torch.nn.Sequential(
