@@ -27,6 +27,7 @@ import json
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -240,6 +241,8 @@ C_ONLY_WORKLOADS: dict[str, Callable[[], object]] = {
     # the memo after a hook: mirrored, shared by nested calls, ended by a hook's changes
     "mirrored_memo": _mirrored,
     "mirror_ended": lambda: [[1, {"k": [2]}], MemoChanging(("p", [3])), {"after": [4]}],
+    # uuid.UUID copied without its Python __getstate__/__setstate__ (private memo)
+    "uuids": lambda: [uuid.UUID(int=1), uuid.UUID(int=2**90, is_safe=uuid.SafeUUID.safe)] * 2,
 }
 
 

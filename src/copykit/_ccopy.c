@@ -135,6 +135,11 @@ typedef struct {
     PyObject *s_dict, *s_update, *s_append, *s_items, *s_new, *s_slotnames;
     PyObject *s_getnewargs, *s_getnewargs_ex, *s_self, *s_class;
     PyObject *s_types, *s_predicate, *s_per_type, *s_copy_method;
+    PyObject *s_uuid, *s_UUID, *s_SafeUUID, *s_int, *s_is_safe, *s_file;
+    PyObject *uuid_type;             /* uuid.UUID, once seen as uuid.py defines it */
+    PyObject *uuid_safe_type;        /* uuid.SafeUUID then */
+    unsigned int uuid_tag;           /* uuid.UUID's version tag then (0: not learnt) */
+    Py_ssize_t uuid_int_offset, uuid_safe_offset;  /* its int and is_safe slots */
     PyObject *keep_policies;         /* _pycopy._KEEP_POLICIES: id(memo) -> keep policy */
     PyObject *keep_policy;           /* _pycopy._keep_policy: validates a keep argument */
     PyObject *object_class;          /* object's __class__ descriptor (borrowed) */
@@ -2975,6 +2980,109 @@ done:
     return y;
 }
 
+/* Is f a function of uuid.py (file), named qualname there? */
+static int
+uuid_function(PyObject *f, PyObject *file, const char *qualname)
+{
+    return f != NULL && PyFunction_Check(f)
+           && PyUnicode_Compare(((PyCodeObject *)PyFunction_GET_CODE(f))->co_filename, file) == 0
+           && PyUnicode_Check(((PyFunctionObject *)f)->func_qualname)
+           && PyUnicode_CompareWithASCIIString(((PyFunctionObject *)f)->func_qualname, qualname)
+                  == 0;
+}
+
+/* The offset of a writable object slot a member descriptor d describes, or -1. */
+static Py_ssize_t
+uuid_slot(PyObject *d)
+{
+    if (d == NULL || !Py_IS_TYPE(d, &PyMemberDescr_Type)) {
+        return -1;
+    }
+    PyMemberDef *member = ((PyMemberDescrObject *)d)->d_member;
+    return member->type == Py_T_OBJECT_EX && !(member->flags & Py_READONLY) ? member->offset
+                                                                             : -1;
+}
+
+/* Is tp uuid.UUID as uuid.py defines it: its __getstate__ and __setstate__ uuid.py's own
+   (on 3.10-3.15 the same code: the state is {'int': ...} plus the is_safe value unless
+   unknown, and __setstate__ sets both slots back, is_safe as the SafeUUID member of that
+   value), int and is_safe plain slots? Learnt into st for tp's current version tag; never
+   sets an exception. */
+static int
+uuid_learn(copy_state *st, PyTypeObject *tp)
+{
+    PyObject *module, *cls = NULL, *safe = NULL, *file = NULL;
+    Py_ssize_t int_offset, safe_offset;
+    int ok = 0;
+    if (strcmp(tp->tp_name, "UUID") != 0 || !type_tag_valid(tp)) {
+        return 0;
+    }
+    module = PyImport_GetModule(st->s_uuid);
+    if (module == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (lookup_attr(module, st->s_UUID, &cls) <= 0 || cls != (PyObject *)tp
+        || lookup_attr(module, st->s_SafeUUID, &safe) <= 0 || !PyType_Check(safe)
+        || lookup_attr(module, st->s_file, &file) <= 0 || !PyUnicode_Check(file)) {
+        goto done;
+    }
+    int_offset = uuid_slot(_PyType_Lookup(tp, st->s_int));
+    safe_offset = uuid_slot(_PyType_Lookup(tp, st->s_is_safe));
+    if (int_offset < 0 || safe_offset < 0
+        || !uuid_function(_PyType_Lookup(tp, st->s_getstate), file, "UUID.__getstate__")
+        || !uuid_function(_PyType_Lookup(tp, st->s_setstate), file, "UUID.__setstate__")) {
+        goto done;
+    }
+    Py_XSETREF(st->uuid_type, Py_NewRef(cls));
+    Py_XSETREF(st->uuid_safe_type, Py_NewRef(safe));
+    st->uuid_int_offset = int_offset;
+    st->uuid_safe_offset = safe_offset;
+    st->uuid_tag = tp->tp_version_tag;
+    ok = 1;
+done:
+    PyErr_Clear();
+    Py_DECREF(module);
+    Py_XDECREF(cls);
+    Py_XDECREF(safe);
+    Py_XDECREF(file);
+    return ok;
+}
+
+/* deepcopy of a uuid.UUID (PLAN_GETSTATE) with a private memo: what uuid.py's
+   __getstate__, the copy of that state and __setstate__ make -- a new UUID holding the
+   same int and the same SafeUUID member -- without the two Python calls or the state
+   dict, which nothing can see while the memo is private. Memoised. New reference; NULL
+   with exception set; NULL without one when x is not such a UUID (the general path). */
+static PyObject *
+deepcopy_uuid(DeepCtx *c, PyObject *x)
+{
+    copy_state *st = c->st;
+    PyTypeObject *tp = Py_TYPE(x);
+    PyObject *number, *safe, *y;
+    if ((PyObject *)tp != st->uuid_type || tp->tp_version_tag != st->uuid_tag
+        || st->uuid_tag == 0 || !type_tag_valid(tp)) {
+        if (!uuid_learn(st, tp)) {
+            return NULL;
+        }
+    }
+    number = *(PyObject **)((char *)x + st->uuid_int_offset);
+    safe = *(PyObject **)((char *)x + st->uuid_safe_offset);
+    if (number == NULL || !PyLong_CheckExact(number) || safe == NULL
+        || (PyObject *)Py_TYPE(safe) != st->uuid_safe_type
+        || !newobj_is_object_new(st, (PyObject *)tp)) {
+        return NULL;
+    }
+    y = tp->tp_new(tp, st->empty_tuple, NULL);
+    if (y == NULL || memo_set(c, x, y) < 0) {
+        Py_XDECREF(y);
+        return NULL;
+    }
+    *(PyObject **)((char *)y + st->uuid_int_offset) = Py_NewRef(number);
+    *(PyObject **)((char *)y + st->uuid_safe_offset) = Py_NewRef(safe);
+    return y;
+}
+
 /* Shallow copy of a plain instance by plan: reduce + _reconstruct(x, None, ...) is
    y = object.__new__(cls); y.__dict__.update(x.__dict__); setattr for each slot.
    New reference, NULL with exception set, or NULL without one when x does not fit. */
@@ -4278,6 +4386,12 @@ deepcopy_other(DeepCtx *c, PyObject *x)
     if (plan != NULL && plan->kind == PLAN_GETSTATE) {
         PyObject *reductor = plan_reductor(st, plan);
         if (reductor == NULL && !PyErr_Occurred()) {
+            if (c->table != NULL && c->mirror == NULL) {
+                y = deepcopy_uuid(c, x);
+                if (y != NULL || PyErr_Occurred()) {
+                    return y;
+                }
+            }
             if (memo_settle(c) < 0) {  /* __getstate__ is foreign code */
                 return NULL;
             }
@@ -5184,6 +5298,8 @@ intern_names(copy_state *st)
         {&st->s_self, "__self__"}, {&st->s_class, "__class__"},
         {&st->s_types, "types"}, {&st->s_predicate, "predicate"},
         {&st->s_per_type, "per_type"}, {&st->s_copy_method, "copy"},
+        {&st->s_uuid, "uuid"}, {&st->s_UUID, "UUID"}, {&st->s_SafeUUID, "SafeUUID"},
+        {&st->s_int, "int"}, {&st->s_is_safe, "is_safe"}, {&st->s_file, "__file__"},
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         *names[i].field = PyUnicode_InternFromString(names[i].text);
@@ -5274,7 +5390,9 @@ done:
     X(st->s_items) X(st->s_new) X(st->s_slotnames) X(st->s_getnewargs)                \
     X(st->s_getnewargs_ex) X(st->s_self) X(st->s_class) X(st->keep_policies)          \
     X(st->keep_policy) X(st->abc_meta) X(st->s_types) X(st->s_predicate)             \
-    X(st->s_per_type) X(st->s_copy_method)
+    X(st->s_per_type) X(st->s_copy_method) X(st->s_uuid) X(st->s_UUID)                \
+    X(st->s_SafeUUID) X(st->s_int) X(st->s_is_safe) X(st->s_file) X(st->uuid_type)    \
+    X(st->uuid_safe_type)
 
 static int
 copykit_traverse(PyObject *module, visitproc visit, void *arg)
