@@ -16,7 +16,7 @@ from oracle import HookRecorder, memo_layout, positions_of, run_both
 recorder = HookRecorder()
 
 
-def uuids() -> list[object]:
+def uuids() -> list[Any]:
     safe = uuid.UUID(int=1, is_safe=uuid.SafeUUID.safe)
     unsafe = uuid.UUID(int=2**100, is_safe=uuid.SafeUUID.unsafe)
     unknown = uuid.UUID(int=3, version=4)
@@ -59,17 +59,17 @@ def test_subclass_matches_stdlib(impl: ModuleType) -> None:
 
 @pytest.fixture
 def patched_setstate() -> Iterator[None]:
-    own = uuid.UUID.__setstate__
+    own = getattr(uuid.UUID, "__setstate__")  # noqa: B009 - typeshed does not list it
 
     def setstate(self: uuid.UUID, state: dict[str, Any]) -> None:
         recorder.record("UUID.__setstate__", sorted(state))
         own(self, state)
 
-    uuid.UUID.__setstate__ = setstate  # type: ignore[method-assign]
+    setattr(uuid.UUID, "__setstate__", setstate)  # noqa: B010
     try:
         yield
     finally:
-        uuid.UUID.__setstate__ = own  # type: ignore[method-assign]
+        setattr(uuid.UUID, "__setstate__", own)  # noqa: B010
 
 
 def test_replaced_setstate_is_called(impl: ModuleType, patched_setstate: None) -> None:
