@@ -97,13 +97,13 @@ run_asan() {
     local skip="not python and not resident_memory and not every_interpreter"
     "$python" -m pytest -q -p no:cacheprovider -k "$skip" \
         tests/test_hostile.py tests/test_fuzz_hostile.py tests/test_leaks.py \
-        tests/test_threads.py || status=1
+        tests/test_threads.py tests/test_memo_mirror.py || status=1
     echo "sanitize[asan]: the semantic suites (C parameters)"
     local suites=()
     for suite in tests/test_copy_semantics.py tests/test_deepcopy_semantics.py \
         tests/test_memo.py tests/test_reduce.py tests/test_c_core.py tests/test_properties.py \
         tests/test_replace.py tests/test_sharing.py tests/test_keep.py tests/test_error_notes.py \
-        tests/test_template.py; do
+        tests/test_template.py tests/test_uuid.py; do
         [[ -f "$suite" ]] && suites+=("$suite")
     done
     # Functional failures here belong to the semantic suites' own report; this run judges
