@@ -53,6 +53,31 @@ def measure(rounds: int, number: int) -> list[tuple[str, float, float]]:
     return rows
 
 
+def measure_pydantic(rounds: int) -> tuple[float, float] | None:
+    """pydantic models whose hooks call ``deepcopy``: patched ``copy.deepcopy``, against
+    pydantic's own ``deepcopy`` name bound to ``copykit.deepcopy`` (no trampoline at all)."""
+    try:
+        import pydantic.main
+    except ImportError:
+        return None
+    import random
+
+    from copykit._workloads_pydantic import build_orders
+
+    orders = build_orders(random.Random(1))
+    own = pydantic.main.deepcopy
+    patched_times, direct_times = [], []
+    for _ in range(rounds):
+        with copykit.patch.patched():
+            patched_times.append(per_call(lambda: copy.deepcopy(orders), 20))
+        pydantic.main.deepcopy = copykit.deepcopy  # type: ignore[attr-defined]
+        try:
+            direct_times.append(per_call(lambda: copykit.deepcopy(orders), 20))
+        finally:
+            pydantic.main.deepcopy = own  # type: ignore[attr-defined]
+    return statistics.median(direct_times), statistics.median(patched_times)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=31)
@@ -64,6 +89,13 @@ def main() -> int:
     for label, direct, patched in measure(arguments.rounds, arguments.number):
         added = (patched - direct) * 1e9
         print(f"| {label} | {direct * 1e9:.0f} | {patched * 1e9:.0f} | {added:.0f} |")
+    pydantic_times = measure_pydantic(arguments.rounds)
+    if pydantic_times is not None:
+        direct, patched = pydantic_times
+        print(
+            f"\npydantic orders (hooks call deepcopy): direct {direct * 1e6:.0f} us, "
+            f"patched {patched * 1e6:.0f} us ({patched / direct:.3f}x)"
+        )
     return 0
 
 

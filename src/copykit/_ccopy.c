@@ -744,8 +744,12 @@ mirror_resync(DeepCtx *c)
 }
 
 /* Read the dict back first if Python code may have changed it. 0 or -1. */
-#define MEMO_SYNC(c) \
-    ((c)->mirror != NULL && (c)->mirror->stale ? mirror_resync(c) : 0)
+#if defined(__GNUC__) || defined(__clang__)
+#  define MEMO_SYNC(c) \
+    (__builtin_expect((c)->mirror != NULL, 0) && (c)->mirror->stale ? mirror_resync(c) : 0)
+#else
+#  define MEMO_SYNC(c) ((c)->mirror != NULL && (c)->mirror->stale ? mirror_resync(c) : 0)
+#endif
 
 /* The value of a mirrored entry (borrowed): the dict's, which Python code may have
    overwritten, once the entry is in the dict. */
@@ -1001,9 +1005,9 @@ mirror_set(DeepCtx *c, PyObject *x, PyObject *y)
     return 0;
 }
 
-/* memo.get(id(x)): 1 with *found a new reference, 0 if absent, -1 with exception. */
-static int
-memo_lookup(DeepCtx *c, PyObject *x, PyObject **found)
+/* memo_lookup, past the private table's own case. */
+static NO_INLINE int
+memo_lookup_slow(DeepCtx *c, PyObject *x, PyObject **found)
 {
     PyObject *key, *value;
     if (MEMO_SYNC(c) < 0) {
@@ -1030,9 +1034,24 @@ memo_lookup(DeepCtx *c, PyObject *x, PyObject **found)
     return 1;
 }
 
-/* memo[id(x)] = y; 0 or -1 with exception set. */
-static int
-memo_set(DeepCtx *c, PyObject *x, PyObject *y)
+/* memo.get(id(x)): 1 with *found a new reference, 0 if absent, -1 with exception. */
+static inline int
+memo_lookup(DeepCtx *c, PyObject *x, PyObject **found)
+{
+    if (c->table != NULL && c->mirror == NULL) {
+        PyObject *value = memotable_get(c->table, x);
+        if (value == NULL) {
+            return 0;
+        }
+        *found = Py_NewRef(value);
+        return 1;
+    }
+    return memo_lookup_slow(c, x, found);
+}
+
+/* memo_set, past the private table's own case. */
+static NO_INLINE int
+memo_set_slow(DeepCtx *c, PyObject *x, PyObject *y)
 {
     PyObject *key;
     int rc;
@@ -1054,9 +1073,19 @@ memo_set(DeepCtx *c, PyObject *x, PyObject *y)
     return rc;
 }
 
+/* memo[id(x)] = y; 0 or -1 with exception set. */
+static inline int
+memo_set(DeepCtx *c, PyObject *x, PyObject *y)
+{
+    if (c->table != NULL && c->mirror == NULL) {
+        return memotable_set(c->table, x, y);
+    }
+    return memo_set_slow(c, x, y);
+}
+
 /* memo_set for an x known not to be memoised: looked up (or held only by its
    container, see part_known_references) with nothing run since. */
-static int
+static inline int
 memo_set_new(DeepCtx *c, PyObject *x, PyObject *y)
 {
     if (c->table != NULL && (c->mirror == NULL || (!c->mirror->stale && x != c->memo))) {
@@ -1065,9 +1094,9 @@ memo_set_new(DeepCtx *c, PyObject *x, PyObject *y)
     return memo_set(c, x, y);
 }
 
-/* _keep_alive: memo[id(memo)].append(x), or a new list on KeyError; 0 or -1. */
-static int
-memo_keep_alive(DeepCtx *c, PyObject *x)
+/* memo_keep_alive, past the table's own case. */
+static NO_INLINE int
+memo_keep_alive_slow(DeepCtx *c, PyObject *x)
 {
     PyObject *list, *result, *fresh;
     int rc;
@@ -1108,6 +1137,16 @@ memo_keep_alive(DeepCtx *c, PyObject *x)
     rc = PyDict_SetItem(c->memo, c->memo_key, fresh);
     Py_DECREF(fresh);
     return rc;
+}
+
+/* _keep_alive: memo[id(memo)].append(x), or a new list on KeyError; 0 or -1. */
+static inline int
+memo_keep_alive(DeepCtx *c, PyObject *x)
+{
+    if (c->table != NULL && (c->mirror == NULL || !c->mirror->stale)) {
+        return memotable_keep(c->table, x);
+    }
+    return memo_keep_alive_slow(c, x);
 }
 
 /* Before code other than this module's may run or reach the copies made so far: give
@@ -3694,9 +3733,8 @@ frame_next(DeepCtx *c, Frame *f, PyObject **part)
 {
     DictView view;
     int viewed;
-    if (MEMO_SYNC(c) < 0) {  /* the part copied last may have run Python code */
-        return -1;
-    }
+    /* (a mirrored memo is read back by copy_part after a part whose copy may have run
+       Python code, and by every memo operation) */
     if (f->tp == &PyList_Type) {
         while (f->i < PyList_GET_SIZE(f->x)) {
             PyObject *item = PyList_GET_ITEM(f->x, f->i), *copy = item;
@@ -3969,6 +4007,18 @@ static int memo_complete(DeepCtx *c, PyObject *x, PyObject *y);
 static int memo_find(DeepCtx *c, PyObject *x, PyObject **found);
 static PyObject *deepcopy_leaf(DeepCtx *c, PyObject *x, PyTypeObject *tp);
 
+/* copy, after copying a part may have run Python code that changed a mirrored memo: the
+   memo read back (copy released and NULL on failure). */
+static inline PyObject *
+memo_synced(DeepCtx *c, PyObject *copy)
+{
+    if (copy != NULL && MEMO_SYNC(c) < 0) {
+        Py_DECREF(copy);
+        return NULL;
+    }
+    return copy;
+}
+
 /* copy_part for a set or frozenset part (fresh: it cannot be in the memo): its copy, or
    NULL with *push set and *items list(x) (new reference) when it is walked, else NULL
    with exception set. */
@@ -4036,10 +4086,10 @@ copy_part(DeepCtx *c, Frame *f, PyObject *part, int *push, PyObject **items)
     }
     f->child = Py_NewRef(part);
     if (tp == &PySet_Type || tp == &PyFrozenSet_Type) {
-        return copy_set_part(c, part, fresh, push, items);
+        return memo_synced(c, copy_set_part(c, part, fresh, push, items));
     }
     if (tp != &PyList_Type && tp != &PyDict_Type && tp != &PyTuple_Type) {
-        return fresh ? deepcopy_unmemoised(c, part) : deepcopy_object(c, part);
+        return memo_synced(c, fresh ? deepcopy_unmemoised(c, part) : deepcopy_object(c, part));
     }
     if (!fresh) {
         r = memo_find(c, part, &copy);
@@ -4051,6 +4101,9 @@ copy_part(DeepCtx *c, Frame *f, PyObject *part, int *push, PyObject **items)
         r = keep_part(c, part);
         if (r != 0) {
             return r > 0 ? Py_NewRef(part) : NULL;
+        }
+        if (MEMO_SYNC(c) < 0) {  /* a predicate is Python code */
+            return NULL;
         }
     }
     if (c->table != NULL) {
@@ -4492,16 +4545,15 @@ memo_complete(DeepCtx *c, PyObject *x, PyObject *y)
     if (y == x) {
         return 0;
     }
-    if (MEMO_SYNC(c) < 0) {
-        return -1;
-    }
+    /* (a table given up on the way only drops keep-only to dict mode, where x's entry is
+       already in the dict: memo_keep_alive reads the dict back first) */
     if (c->table != NULL && tp != &PyTuple_Type && tp != &PyMethod_Type) {
         /* with a mirrored table, a hook's copy is memoised here, as deepcopy does */
         if (c->unmemoised != x) {
             return memo_keep_alive(c, x);
         }
+        c->unmemoised = NULL;
     }
-    c->unmemoised = NULL;
     if (memo_remember(c, x, y) < 0) {
         return -1;
     }
