@@ -621,6 +621,11 @@ def _real_workloads() -> tuple[Workload, ...]:
 
     return (
         _real(
+            "json_api_alone",
+            build_json_api,
+            "the JSON:API payload alone (read the next two against it)",
+        ),
+        _real(
             "hook_then_json",
             real.build_hook_before_payload,
             "a Fraction (a __deepcopy__ hook) ahead of the JSON:API payload",
