@@ -476,3 +476,39 @@ def test_hook_copying_an_atom_it_memoised(impl: ModuleType) -> None:
         return [plain, nested_deepcopy(word, memo), nested_deepcopy(self.parts, memo)]
 
     run_structure(impl, lambda: around(Hooked("h", memoises_then_copies)))
+
+
+def test_finalizers_copying_with_a_kept_memo_in_the_middle_of_a_copy(impl: ModuleType) -> None:
+    """Garbage made by a hook is collected while the rest is copied (before 3.12 any
+    allocation may collect); its finalizers copy with the memo the hook kept. When that
+    happens differs between implementations, so the check is a sound result, not the
+    stdlib's exact memo."""
+    import gc
+
+    kept: list[Memo] = []
+
+    class Finalized:
+        def __init__(self) -> None:
+            self.cycle = self
+
+        def __del__(self) -> None:
+            if kept:
+                impl.deepcopy([1, {"k": [2]}], kept[-1])
+
+    def keeps_and_litters(self: Hooked, memo: Memo) -> Hooked:
+        kept.append(memo)
+        for _ in range(50):
+            Finalized()
+        return fresh(self, memo)
+
+    original = [Hooked("litter", keeps_and_litters)] + [payload(seed) for seed in range(6)]
+    threshold = gc.get_threshold()
+    gc.set_threshold(1)
+    try:
+        result = impl.deepcopy(original)
+    finally:
+        gc.set_threshold(*threshold)
+        kept.clear()
+        gc.collect()
+    assert result[1:] == original[1:]
+    assert result[2]["again"][0] is result[2]["shared"]

@@ -474,18 +474,26 @@ mirror_push_keeps(MemoMirror *m, copy_state *st, PyObject *target, Py_ssize_t at
 /* Table entry e as a memo item in target: memo[id(original)] = copy (a set's temporary
    list mapped to itself gets its copy now). 0 or -1 with exception set. */
 static int
-mirror_push_entry(MemoEntry *entry, PyObject *target)
+mirror_push_entry(MemoTable *t, Py_ssize_t e, PyObject *target)
 {
+    MemoEntry *entry = &t->entries[e];
     PyObject *key;
     int rc;
     if (entry->value == memoentry_key(entry) && PyList_CheckExact(entry->value)) {
         PyObject *list = entry->value;
+        /* a new list: the collector may run, and code it runs may grow the table */
         PyObject *copy = PyList_GetSlice(list, 0, PyList_GET_SIZE(list));
         if (copy == NULL) {
             return -1;
         }
-        entry->value = copy;
-        Py_DECREF(list);
+        entry = &t->entries[e];
+        if (entry->value == list) {
+            entry->value = copy;
+            Py_DECREF(list);
+        }
+        else {
+            Py_DECREF(copy);
+        }
     }
     key = PyLong_FromVoidPtr(memoentry_key(entry));
     if (key == NULL) {
@@ -520,7 +528,7 @@ mirror_push_batch(DeepCtx *c)
             && mirror_push_keeps(m, c->st, batch, e) < 0) {
             goto error;
         }
-        if (e < t->used && mirror_push_entry(&t->entries[e], batch) < 0) {
+        if (e < t->used && mirror_push_entry(t, e, batch) < 0) {
             goto error;
         }
     }
@@ -573,7 +581,7 @@ mirror_push(DeepCtx *c)
         if (e == t->used) {
             break;
         }
-        if (mirror_push_entry(&t->entries[e], m->dict) < 0) {
+        if (mirror_push_entry(t, e, m->dict) < 0) {
             return -1;
         }
         m->synced = e + 1;
@@ -999,9 +1007,14 @@ mirror_set(DeepCtx *c, PyObject *x, PyObject *y)
         return -1;
     }
     mirror_note_shape(m);
-    old = entry->value;
-    entry->value = Py_NewRef(y);
-    Py_DECREF(old);
+    /* the value the dict let go may have had a finalizer, which may have copied with
+       this memo and grown the table: find the entry again */
+    entry = memotable_find(m->table, x);
+    if (entry != NULL && entry->value != y) {
+        old = entry->value;
+        entry->value = Py_NewRef(y);
+        Py_DECREF(old);
+    }
     return 0;
 }
 
