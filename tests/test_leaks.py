@@ -14,6 +14,7 @@ import gc
 import sys
 import threading
 import tracemalloc
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from types import ModuleType
@@ -85,6 +86,34 @@ def _recursive() -> list[object]:
 
 NESTED = {"a": [1, (2, [3])], "b": Plain(x=[4], y=Slotted({5}, frozenset({6})))}
 
+# The module whose deepcopy the hooks below call (the one under test), and memos they keep.
+HOOKS_COPY_WITH: list[ModuleType] = []
+KEPT_MEMOS: list[dict[int, Any]] = []
+
+
+class Forwarding:
+    """memo[id(self)] = new, then the state copied with the memo (C: the mirrored memo,
+    shared by the nested call); optionally keeps the memo, or deletes an entry from it."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.state = {"tags": [1, "a"], "meta": {"k": [2]}}
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Forwarding:
+        new = Forwarding.__new__(Forwarding)
+        memo[id(self)] = new
+        if self.mode == "keep":
+            KEPT_MEMOS[:] = [memo]
+        elif self.mode == "delete":
+            memo.pop(next(iter(memo)))
+        new.__dict__.update(HOOKS_COPY_WITH[-1].deepcopy(self.__dict__, memo))
+        return new
+
+
+def _mirrored(mode: str) -> object:
+    shared = {"s": [1]}
+    return [[Forwarding(mode) for _ in range(5)], shared, {"again": shared}, [uuid.UUID(int=3)]]
+
 
 class Kept:
     """Holds a lock: deepcopy(..., keep=) must share it."""
@@ -114,15 +143,13 @@ def _refuses(obj: object) -> bool:
 # keep= operations: by a tuple of types (answers cached per type), by a predicate, with a
 # caller's memo (the policy registered for it), failing in the predicate, and refused.
 KEEP_OPERATIONS: dict[str, Callable[[ModuleType], Callable[[object], object]]] = {
-    "deepcopy_keep_types": lambda module: lambda value: module.deepcopy(
-        value, keep=(Kept, bytearray)
+    "deepcopy_keep_types": lambda module: (
+        lambda value: module.deepcopy(value, keep=(Kept, bytearray))
     ),
-    "deepcopy_keep_predicate": lambda module: lambda value: module.deepcopy(
-        value, keep=lambda obj: type(obj) is Kept
+    "deepcopy_keep_predicate": lambda module: (
+        lambda value: module.deepcopy(value, keep=lambda obj: type(obj) is Kept)
     ),
-    "deepcopy_keep_with_memo": lambda module: lambda value: module.deepcopy(
-        value, {}, keep=Kept
-    ),
+    "deepcopy_keep_with_memo": lambda module: lambda value: module.deepcopy(value, {}, keep=Kept),
     "deepcopy_keep_raising": lambda module: lambda value: module.deepcopy(value, keep=_refuses),
     "deepcopy_keep_wrong": lambda module: lambda value: module.deepcopy(value, keep=42),
 }
@@ -133,6 +160,10 @@ CASES: dict[str, tuple[object, str, type[BaseException] | None]] = {
     "deepcopy_recursive": (_recursive(), "deepcopy", None),
     "deepcopy_reduce_iterators": (WithIterators(), "deepcopy", None),
     "deepcopy_with_memo": (NESTED, "deepcopy_with_memo", None),
+    "mirrored_forwarding": (_mirrored("plain"), "deepcopy_hooks_copy", None),
+    "mirrored_kept": (_mirrored("keep"), "deepcopy_hooks_copy", None),
+    "mirror_ended": (_mirrored("delete"), "deepcopy_hooks_copy", None),
+    "mirrored_caller_memo": (_mirrored("plain"), "deepcopy_hooks_copy_with_memo", None),
     "keep_types": (_kept_everywhere(), "deepcopy_keep_types", None),
     "keep_predicate": (_kept_everywhere(), "deepcopy_keep_predicate", None),
     "keep_with_memo": (_kept_everywhere(), "deepcopy_keep_with_memo", None),
@@ -153,9 +184,22 @@ CASES: dict[str, tuple[object, str, type[BaseException] | None]] = {
 }
 
 
+def _hooks_copy_with(module: ModuleType, memo: bool) -> Callable[[object], object]:
+    def operation(value: object) -> object:
+        HOOKS_COPY_WITH[:] = [module]
+        try:
+            return module.deepcopy(value, {}) if memo else module.deepcopy(value)
+        finally:
+            KEPT_MEMOS.clear()
+
+    return operation
+
+
 def operation_for(module: ModuleType, name: str) -> Callable[[object], object]:
     if name == "deepcopy_with_memo":
         return lambda value: module.deepcopy(value, {})
+    if name.startswith("deepcopy_hooks_copy"):
+        return _hooks_copy_with(module, name.endswith("with_memo"))
     if name in KEEP_OPERATIONS:
         return KEEP_OPERATIONS[name](module)
     return getattr(module, name)  # type: ignore[no-any-return]
