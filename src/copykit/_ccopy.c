@@ -389,6 +389,47 @@ memo_materialize(DeepCtx *c)
     return c->memo;
 }
 
+/* The pending exception (or none), set aside while clean-up code runs. */
+typedef struct {
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *exc;
+#else
+    PyObject *type, *value, *tb;
+#endif
+} PendingError;
+
+static inline void
+pending_error_take(PendingError *e)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    e->exc = PyErr_GetRaisedException();
+#else
+    PyErr_Fetch(&e->type, &e->value, &e->tb);
+#endif
+}
+
+/* Is there an exception set aside in e? */
+static inline int
+pending_error_any(const PendingError *e)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return e->exc != NULL;
+#else
+    return e->type != NULL;
+#endif
+}
+
+/* Make e's exception (or none) the pending one again, replacing any set since. */
+static inline void
+pending_error_restore(PendingError *e)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(e->exc);
+#else
+    PyErr_Restore(e->type, e->value, e->tb);
+#endif
+}
+
 /* ---- The memo after Python code has seen it: a mirror ---------------------------- */
 
 /* The mirror of memo made by a call in progress, or NULL. */
@@ -504,61 +545,57 @@ mirror_push_entry(MemoTable *t, Py_ssize_t e, PyObject *target)
     return rc;
 }
 
-/* Many entries for the empty dict (a caller's {}): made in a dict with room for them
+/* Many entries for the empty dict (a caller's {}) go into a dict made with room for them
    all, which then becomes the memo's contents at once (dict.update into an empty dict
    copies the table of a dict made so), with no resize on the way. */
 #define MIRROR_BATCH_FROM 64
 
-static void mirror_check_shape(MemoMirror *m);
+/* The pending entries into target (the memo dict, or a batch for it), with the
+   keep-alive list where the first original was kept; synced counts them only when
+   target is the dict. 0 or -1 with exception set. */
+static int
+mirror_push_entries(DeepCtx *c, PyObject *target)
+{
+    MemoMirror *m = c->mirror;
+    MemoTable *t = m->table;
+    for (Py_ssize_t e = m->synced; e <= t->used; e++) {
+        if (e == t->keep_pos && m->keep_at < 0 && m->synced_keep < t->nkeep
+            && mirror_push_keeps(m, c->st, target, e) < 0) {
+            return -1;
+        }
+        if (e == t->used) {
+            break;
+        }
+        if (mirror_push_entry(t, e, target) < 0) {
+            return -1;
+        }
+        if (target == m->dict) {
+            m->synced = e + 1;
+        }
+    }
+    return 0;
+}
 
-/* mirror_push into an empty memo dict, by way of a batch. 0 or -1 with exception set
-   (then nothing reached the memo). */
+/* mirror_push_entries into an empty memo dict by way of a batch. 0 or -1 with
+   exception set (then nothing reached the memo). */
 static NO_INLINE int
 mirror_push_batch(DeepCtx *c)
 {
     MemoMirror *m = c->mirror;
-    MemoTable *t = m->table;
     Py_ssize_t keep_at = m->keep_at, synced_keep = m->synced_keep;
-    PyObject *batch = _PyDict_NewPresized(t->used - m->synced + 1);
-    if (batch == NULL) {
-        return -1;
+    PyObject *batch = _PyDict_NewPresized(m->table->used - m->synced + 1);
+    int rc = -1;
+    if (batch != NULL && mirror_push_entries(c, batch) == 0
+        && PyDict_Update(m->dict, batch) == 0) {
+        m->synced = m->table->used;
+        rc = 0;
     }
-    for (Py_ssize_t e = m->synced; e <= t->used; e++) {
-        if (e == t->keep_pos && m->keep_at < 0 && m->synced_keep < t->nkeep
-            && mirror_push_keeps(m, c->st, batch, e) < 0) {
-            goto error;
-        }
-        if (e < t->used && mirror_push_entry(t, e, batch) < 0) {
-            goto error;
-        }
+    else {
+        m->keep_at = keep_at;
+        m->synced_keep = synced_keep;
     }
-    if (PyDict_Update(m->dict, batch) < 0) {
-        goto error;
-    }
-    Py_DECREF(batch);
-    m->synced = t->used;
-    if (m->synced_keep < t->nkeep && mirror_push_keeps(m, c->st, m->dict, m->synced) < 0) {
-        return -1;
-    }
-    mirror_check_shape(m);
-    return 0;
-error:
-    Py_DECREF(batch);
-    m->keep_at = keep_at;
-    m->synced_keep = synced_keep;
-    return -1;
-}
-
-/* After a push: the dict's shape noted, and the mirror given up if the dict is not
-   the one it describes. */
-static void
-mirror_check_shape(MemoMirror *m)
-{
-    mirror_note_shape(m);
-    if (m->nentries != m->synced + (m->keep_at >= 0)
-        || PyDict_GET_SIZE(m->dict) != m->nentries) {
-        m->dead = m->stale = 1;  /* never trust it again */
-    }
+    Py_XDECREF(batch);
+    return rc;
 }
 
 /* Add the pending entries and keeps to the dict, in the order the stdlib made them
@@ -569,27 +606,24 @@ mirror_push(DeepCtx *c)
 {
     MemoMirror *m = c->mirror;
     MemoTable *t = m->table;
+    int rc;
     memotable_settle(t);  /* the dict lets Python code reach every value */
     if (t->used - m->synced >= MIRROR_BATCH_FROM && PyDict_GET_SIZE(m->dict) == 0) {
-        return mirror_push_batch(c);
+        rc = mirror_push_batch(c);
     }
-    for (Py_ssize_t e = m->synced; e <= t->used; e++) {
-        if (e == t->keep_pos && m->keep_at < 0 && m->synced_keep < t->nkeep
-            && mirror_push_keeps(m, c->st, m->dict, e) < 0) {
-            return -1;
-        }
-        if (e == t->used) {
-            break;
-        }
-        if (mirror_push_entry(t, e, m->dict) < 0) {
-            return -1;
-        }
-        m->synced = e + 1;
+    else {
+        rc = mirror_push_entries(c, m->dict);
     }
-    if (m->synced_keep < t->nkeep && mirror_push_keeps(m, c->st, m->dict, m->synced) < 0) {
+    if (rc < 0
+        || (m->synced_keep < t->nkeep && mirror_push_keeps(m, c->st, m->dict, m->synced) < 0)) {
         return -1;
     }
-    mirror_check_shape(m);
+    /* the dict's shape noted; the mirror given up if it is not the dict it describes */
+    mirror_note_shape(m);
+    if (m->nentries != m->synced + (m->keep_at >= 0)
+        || PyDict_GET_SIZE(m->dict) != m->nentries) {
+        m->dead = m->stale = 1;
+    }
     return 0;
 }
 
@@ -625,20 +659,21 @@ mirror_leave(DeepCtx *c)
     return rc;
 }
 
-/* mirror_push with an exception perhaps pending (kept; a new one replaces it only if
-   none was). 0 or -1. */
+/* mirror_push, if anything is pending, with an exception perhaps pending (kept; a new
+   one is set only if none was). 0 or -1. */
 static int
 mirror_push_now(DeepCtx *c)
 {
-    PyObject *exc_type, *exc_value, *exc_tb;
+    MemoMirror *m = c->mirror;
+    PendingError pending;
     int rc;
-    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+    if (m->synced == m->table->used && m->synced_keep == m->table->nkeep) {
+        return 0;
+    }
+    pending_error_take(&pending);
     rc = mirror_push(c);
-    if (exc_type != NULL) {
-        if (rc < 0) {
-            PyErr_Clear();
-        }
-        PyErr_Restore(exc_type, exc_value, exc_tb);
+    if (pending_error_any(&pending)) {
+        pending_error_restore(&pending);
     }
     return rc;
 }
@@ -882,11 +917,8 @@ mirror_end(DeepCtx *c)
     int rc = 0;
     if (m == NULL) {
         if (c->mirror != NULL) {  /* a nested call on another call's mirror */
-            MemoMirror *shared = c->mirror;
-            if (shared->synced < shared->table->used || shared->synced_keep < shared->table->nkeep) {
-                rc = mirror_push_now(c);
-            }
-            shared->stale = 1;  /* the hook's code goes on */
+            rc = mirror_push_now(c);
+            c->mirror->stale = 1;  /* the hook's code goes on */
             c->mirror = NULL;
             c->table = NULL;  /* the owner's */
         }
@@ -967,6 +999,17 @@ memo_taken_back(DeepCtx *c, HookedObject *h, PyObject *y)
     return y;
 }
 
+/* entry's value replaced by y (a new reference taken), if it is not y already. */
+static inline void
+memoentry_replace(MemoEntry *entry, PyObject *y)
+{
+    if (entry->value != y) {
+        PyObject *old = entry->value;
+        entry->value = Py_NewRef(y);
+        Py_DECREF(old);
+    }
+}
+
 /* memo[id(x)] = y with a mirrored table: an entry already in the dict is replaced in
    both, in place; the memo dict's own id (memo[id(memo)]: only a hostile structure)
    ends the mirror first. 0 or -1 with exception set. */
@@ -975,7 +1018,7 @@ mirror_set(DeepCtx *c, PyObject *x, PyObject *y)
 {
     MemoMirror *m = c->mirror;
     MemoEntry *entry;
-    PyObject *key, *old;
+    PyObject *key;
     int rc;
     if (x == m->dict) {
         if (mirror_leave(c) < 0) {
@@ -990,11 +1033,7 @@ mirror_set(DeepCtx *c, PyObject *x, PyObject *y)
     if (mirror_value(m, entry) == y) {
         /* already so in the dict (a forwarding hook's memo[id(self)] = new): setting
            it again changes nothing Python code can see */
-        if (entry->value != y) {
-            old = entry->value;
-            entry->value = Py_NewRef(y);
-            Py_DECREF(old);
-        }
+        memoentry_replace(entry, y);
         return 0;
     }
     key = PyLong_FromVoidPtr(x);
@@ -1010,10 +1049,8 @@ mirror_set(DeepCtx *c, PyObject *x, PyObject *y)
     /* the value the dict let go may have had a finalizer, which may have copied with
        this memo and grown the table: find the entry again */
     entry = memotable_find(m->table, x);
-    if (entry != NULL && entry->value != y) {
-        old = entry->value;
-        entry->value = Py_NewRef(y);
-        Py_DECREF(old);
+    if (entry != NULL) {
+        memoentry_replace(entry, y);
     }
     return 0;
 }
@@ -1641,12 +1678,8 @@ keep_unregister(DeepCtx *c)
     }
     registry = c->st->keep_policies;
     k->registered = 0;
-#if PY_VERSION_HEX >= 0x030C0000
-    PyObject *exc = PyErr_GetRaisedException();
-#else
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-#endif
+    PendingError pending;
+    pending_error_take(&pending);
     /* replacing or deleting an int key allocates nothing; it fails only if a program
        took the entry out meanwhile, and then there is nothing to undo */
     if ((k->outer != NULL ? PyDict_SetItem(registry, c->memo_key, k->outer)
@@ -1654,11 +1687,7 @@ keep_unregister(DeepCtx *c)
         PyErr_Clear();
     }
     Py_CLEAR(k->outer);
-#if PY_VERSION_HEX >= 0x030C0000
-    PyErr_SetRaisedException(exc);
-#else
-    PyErr_Restore(type, value, tb);
-#endif
+    pending_error_restore(&pending);
 }
 
 /* Can isinstance(obj, T), T of an ordinary metaclass or ABCMeta, differ between two
