@@ -269,12 +269,7 @@ class PatchedClone:
     patch enabled for the whole sample, as a program that enabled it at start-up runs."""
 
     def __init__(self, operation: str) -> None:
-        self.with_memo = operation == "deepcopy_memo"
-
-    def run(self, obj: object) -> object:
-        if self.with_memo:
-            return stdlib_copy.deepcopy(obj, {})
-        return stdlib_copy.deepcopy(obj)
+        self.run = _operation(stdlib_copy, operation)
 
     def __call__(self, obj: object) -> object:
         from copykit import patch
